@@ -1,0 +1,74 @@
+// The contract of Cruddur Messages (shared/API.md) as zod schemas and the types inferred from them.
+// The server validates with these; @cruddur/client's types come from them through the router.
+import { z } from 'zod'
+
+/** `2026-11-27T18:00:00.000Z`: every time on the wire. */
+export const Timestamp = z.iso.datetime({ precision: 3, offset: false })
+
+export const Uuid = z.uuid()
+
+/** A handle, with or without a leading `@`; compared case-insensitively. */
+export const Handle = z
+  .string()
+  .trim()
+  .transform((h) => (h.startsWith('@') ? h.slice(1) : h))
+  .pipe(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 letters, digits, _ . or -'))
+
+export const MessageText = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(1024, 'must be at most 1024 characters')
+  .refine((s) => s.trim().length > 0, 'must not be only whitespace')
+
+export const Limit = z.number().int().min(1).max(100)
+export const Cursor = z.string().min(1).max(512)
+
+export const UserShort = z.object({ uuid: Uuid, handle: z.string(), displayName: z.string() })
+export type UserShort = z.infer<typeof UserShort>
+
+export const MessageGroup = z.object({
+  uuid: Uuid,
+  handle: z.string(),
+  displayName: z.string(),
+  message: z.string(),
+  createdAt: Timestamp,
+})
+export type MessageGroup = z.infer<typeof MessageGroup>
+
+export const Message = z.object({
+  uuid: z.string(),
+  handle: z.string(),
+  displayName: z.string(),
+  message: z.string(),
+  createdAt: Timestamp,
+})
+export type Message = z.infer<typeof Message>
+
+export const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() })
+export interface Page<T> {
+  items: T[]
+  nextCursor: string | null
+}
+
+export const PageInput = z.object({ limit: Limit.default(20), cursor: Cursor.optional() }).strict()
+
+// Procedure inputs and outputs, one per row of API.md's table.
+export const UsersShortInput = z.object({ handle: Handle }).strict()
+export const MessageGroupsListInput = PageInput.optional().transform((i) => i ?? { limit: 20 })
+export const MessagesListInput = PageInput.extend({ messageGroupUuid: Uuid }).strict()
+export const MessagesCreateInput = z.union([
+  z.object({ message: MessageText, messageGroupUuid: Uuid }).strict(),
+  z.object({ message: MessageText, handle: Handle }).strict(),
+])
+export const MessagesCreateOutput = z.object({ messageGroupUuid: Uuid, message: Message })
+
+export type PageInput = z.output<typeof PageInput>
+export type MessagesListInput = z.output<typeof MessagesListInput>
+export type MessagesCreateInput = z.output<typeof MessagesCreateInput>
+export type MessagesCreateOutput = z.infer<typeof MessagesCreateOutput>
+
+/** What `error.data.issues` holds on BAD_REQUEST: the offending field paths and why. */
+export interface InputIssue {
+  path: string
+  message: string
+}

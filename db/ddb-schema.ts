@@ -1,0 +1,69 @@
+// The DynamoDB table of the original (keys pk/sk, sparse index on message_group_uuid + sk).
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  type DynamoDBClient,
+  ListTablesCommand,
+  ResourceInUseException,
+  ResourceNotFoundException,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb'
+import { GROUP_INDEX } from '../server/data/ddb-items.js'
+
+/** Creates the table unless it exists; true when it was created. */
+export async function createTable(client: DynamoDBClient, table: string): Promise<boolean> {
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: table,
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+          { AttributeName: 'message_group_uuid', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: GROUP_INDEX,
+            KeySchema: [
+              { AttributeName: 'message_group_uuid', KeyType: 'HASH' },
+              { AttributeName: 'sk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    )
+  } catch (err) {
+    if (err instanceof ResourceInUseException) return false
+    throw err
+  }
+  await waitUntilTableExists({ client, maxWaitTime: 120 }, { TableName: table })
+  return true
+}
+
+/** Deletes a table; false when there was none. */
+export async function dropTable(client: DynamoDBClient, table: string): Promise<boolean> {
+  try {
+    await client.send(new DeleteTableCommand({ TableName: table }))
+    return true
+  } catch (err) {
+    if (err instanceof ResourceNotFoundException) return false
+    throw err
+  }
+}
+
+export async function listTables(client: DynamoDBClient): Promise<string[]> {
+  const names: string[] = []
+  let start: string | undefined
+  do {
+    const out = await client.send(new ListTablesCommand({ ExclusiveStartTableName: start }))
+    names.push(...(out.TableNames ?? []))
+    start = out.LastEvaluatedTableName
+  } while (start)
+  return names
+}
