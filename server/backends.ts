@@ -41,7 +41,7 @@ function alive(pid: number): boolean {
  * running `npm start` (so commands work beside the server), or starts its own on the data directory.
  * `share` publishes this process's embedded backends for other processes (the server does).
  */
-export async function openBackends(config: Config, options: { share?: boolean } = {}): Promise<Backends> {
+export async function openBackends(config: Config, options: { share?: boolean; dynamo?: boolean } = {}): Promise<Backends> {
   const closers: (() => Promise<void>)[] = []
   const embedded = { postgres: false, dynamo: false }
   let running: EmbeddedInfo | undefined
@@ -61,7 +61,7 @@ export async function openBackends(config: Config, options: { share?: boolean } 
     closers.push(pg.close)
   }
   let dynamoEndpoint = config.aws.dynamodbEndpoint ?? running?.dynamoEndpoint
-  if (!dynamoEndpoint && !config.production) {
+  if (!dynamoEndpoint && !config.production && options.dynamo !== false) {
     await mkdir(resolve(config.dataDir), { recursive: true })
     const dyn = await startDynalite({ path: join(resolve(config.dataDir), 'dynamodb') })
     dynamoEndpoint = dyn.endpoint

@@ -1,0 +1,76 @@
+// The application factory: every dependency comes in, so tests build the app on their own
+// services, ports and tables. server/main.ts is the only entry that listens.
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { fastifyRequestHandler } from '@trpc/server/adapters/fastify'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { AccessTokenVerifier } from './auth/verifier.js'
+import type { Config } from './config.js'
+import { createConversationsStore } from './data/conversations-store.js'
+import type { Sql } from './data/postgres.js'
+import { createUsersRepository } from './data/users-repository.js'
+import { healthRoutes } from './routes/health.js'
+import { createConversationsService } from './services/conversations-service.js'
+import { directReads } from './services/reads.js'
+import { contextFactory } from './trpc/context.js'
+import { fromHttpError } from './trpc/errors.js'
+import { appRouter } from './trpc/router.js'
+
+export interface AppDeps {
+  config: Pick<Config, 'table' | 'bodyLimitBytes'>
+  sql: Sql
+  ddb: DynamoDBDocumentClient
+  verifier: AccessTokenVerifier
+  logger?: FastifyServerOptions['logger']
+}
+
+/** Enough for a batch of well over 20 procedure names in the one route parameter. */
+const MAX_PARAM_LENGTH = 5000
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: deps.config.bodyLimitBytes,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+  })
+
+  const store = createConversationsStore(deps.ddb, deps.config.table)
+  const users = createUsersRepository(deps.sql)
+  const reads = directReads(users, store)
+  const conversations = createConversationsService({ reads, store, onMessagePosted: async () => {} })
+  const createContext = contextFactory({ verifier: deps.verifier, reads, conversations })
+
+  healthRoutes(app, { sql: deps.sql, ddb: deps.ddb, table: deps.config.table, cacheStatus: () => 'in-process' })
+
+  await app.register(
+    async (trpc) => {
+      // As @trpc/server's Fastify plugin does: tRPC parses the raw body itself.
+      trpc.removeAllContentTypeParsers()
+      trpc.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body))
+
+      trpc.all<{ Params: { path: string } }>('/:path', async (req, reply) => {
+        await fastifyRequestHandler({
+          router: appRouter,
+          createContext: ({ req }) => createContext({ req }),
+          onError({ error, path }) {
+            if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error, path }, 'procedure failed')
+          },
+          req,
+          res: reply,
+          path: req.params.path,
+        })
+      })
+
+      trpc.setErrorHandler<FastifyError>((err, req, reply) => {
+        if ((err.statusCode ?? 500) >= 500) req.log.error({ err }, 'request failed')
+        const { httpStatus, body } = fromHttpError(err.statusCode, err.message, (req.params as { path?: string }).path)
+        return reply.code(httpStatus).send(body)
+      })
+      trpc.setNotFoundHandler((req, reply) => {
+        const { httpStatus, body } = fromHttpError(404, `No procedure found on path "${req.url}"`)
+        return reply.code(httpStatus).send(body)
+      })
+    },
+    { prefix: '/trpc' },
+  )
+  return app
+}

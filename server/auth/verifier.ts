@@ -1,0 +1,47 @@
+// Cognito access tokens, verified by aws-jwt-verify: signature, iss, exp, token_use and client_id.
+import { readFile } from 'node:fs/promises'
+import { CognitoJwtVerifier } from 'aws-jwt-verify'
+import type { Config } from '../config.js'
+import { devKeyPair, type Jwks } from './keys.js'
+
+export interface VerifiedToken {
+  sub: string
+  /** Expiry, seconds since the epoch. */
+  exp: number
+}
+
+export interface AccessTokenVerifier {
+  /** Resolves the token's claims; rejects for any token that is not a valid access token of ours. */
+  verify(token: string): Promise<VerifiedToken>
+}
+
+/**
+ * Keys come from COGNITO_JWKS_FILE (never fetched), the development pool's generated key, or else
+ * Cognito's JWKS endpoint (fetched once and on unknown kids, by aws-jwt-verify itself).
+ */
+export async function createAccessTokenVerifier(config: Pick<Config, 'cognito' | 'dataDir'>): Promise<AccessTokenVerifier> {
+  const verifier = CognitoJwtVerifier.create({
+    userPoolId: config.cognito.userPoolId,
+    clientId: config.cognito.clientId,
+    tokenUse: 'access',
+  })
+  let jwks: Jwks | undefined
+  if (config.cognito.jwksFile) jwks = JSON.parse(await readFile(config.cognito.jwksFile, 'utf8')) as Jwks
+  else if (config.cognito.dev) jwks = (await devKeyPair(config.dataDir)).jwks
+  if (jwks) {
+    verifier.cacheJwks(jwks)
+    // Local keys only: an unknown kid must fail, not trigger a download.
+    return {
+      async verify(token) {
+        const p = verifier.verifySync(token)
+        return { sub: p.sub, exp: p.exp }
+      },
+    }
+  }
+  return {
+    async verify(token) {
+      const p = await verifier.verify(token)
+      return { sub: p.sub, exp: p.exp }
+    },
+  }
+}

@@ -1,0 +1,69 @@
+// The one entry that listens. With nothing configured it runs on embedded backends (dynalite,
+// PGlite, the in-process cache), set up and seeded, with a local development key for tokens.
+import closeWithGrace from 'close-with-grace'
+import { createTable } from '../db/ddb-schema.js'
+import { migrate } from '../db/migrate.js'
+import { seedConversation, seedUsers } from '../db/seed.js'
+import { buildApp } from './app.js'
+import { createAccessTokenVerifier } from './auth/verifier.js'
+import { loadConfig } from './config.js'
+import { openBackends } from './backends.js'
+import { createConversationsStore } from './data/conversations-store.js'
+import { createUsersRepository } from './data/users-repository.js'
+import { describeFailure, quietNodeVersionWarning } from './process.js'
+
+quietNodeVersionWarning()
+
+async function main() {
+  const config = loadConfig()
+  const backends = await openBackends(config, { share: true })
+  try {
+    if (backends.embedded.postgres || backends.embedded.dynamo) {
+      // Zero-setup development: bring the embedded stores up to date and seed them (idempotent).
+      await migrate(backends.sql)
+      await createTable(backends.ddb as never, config.table)
+      const users = createUsersRepository(backends.sql)
+      await seedUsers(users)
+      await seedConversation(createConversationsStore(backends.ddb, config.table), users)
+    }
+    const verifier = await createAccessTokenVerifier(config)
+    const app = await buildApp({
+      config,
+      sql: backends.sql,
+      ddb: backends.ddb,
+      verifier,
+      logger: { level: config.logLevel },
+    })
+
+    closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
+      if (err) app.log.error({ err }, 'shutting down after an error')
+      else app.log.info({ signal }, 'shutting down')
+      await app.close() // in-flight requests finish first
+      await backends.close()
+    })
+
+    await app.listen({ port: config.port, host: config.host })
+    if (config.cognito.dev) {
+      const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
+      console.log(
+        [
+          '',
+          'Cruddur Messages is running on embedded development backends.',
+          'A token for a seeded user (andrewbrown, bayko, londo), signed with the local development key:',
+          '  npm run -s token -- bayko',
+          'Try it:',
+          `  curl -s -H "Authorization: Bearer $(npm run -s token -- bayko)" '${base}/trpc/messageGroups.list'`,
+          '',
+        ].join('\n'),
+      )
+    }
+  } catch (err) {
+    await backends.close().catch(() => {})
+    throw err
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`cruddur-messages: ${describeFailure(err)}`)
+  process.exit(1)
+})

@@ -1,0 +1,46 @@
+// Builds each request's context: the bearer token is verified and mapped to a user only when a
+// procedure asks, once per HTTP request.
+import type { UserShort } from '@cruddur/contracts'
+import type { ConversationsService } from '../services/conversations-service.js'
+import type { Reads } from '../services/reads.js'
+import type { AccessTokenVerifier } from '../auth/verifier.js'
+import { AuthError, type Context } from './init.js'
+
+export interface ContextDeps {
+  verifier: AccessTokenVerifier
+  reads: Reads
+  conversations: ConversationsService
+}
+
+/** The token of an `Authorization: Bearer <token>` header; throws AuthError otherwise. */
+export function bearerToken(header: string | undefined): string {
+  if (!header) throw new AuthError('missing bearer token')
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
+  if (!match) throw new AuthError('authorization header must be "Bearer <token>"')
+  return match[1]!
+}
+
+export async function authenticate(deps: Pick<ContextDeps, 'verifier' | 'reads'>, header: string | undefined): Promise<UserShort> {
+  const token = bearerToken(header)
+  let sub: string
+  try {
+    ;({ sub } = await deps.verifier.verify(token))
+  } catch {
+    throw new AuthError('invalid or expired access token')
+  }
+  const user = await deps.reads.userBySub(sub)
+  if (!user) throw new AuthError('no user for this token')
+  return user
+}
+
+export function contextFactory(deps: ContextDeps) {
+  return ({ req }: { req: { headers: Record<string, string | string[] | undefined> } }): Context => {
+    let caller: Promise<UserShort> | undefined
+    const header = req.headers.authorization
+    return {
+      authenticate: () => (caller ??= authenticate(deps, typeof header === 'string' ? header : undefined)),
+      reads: deps.reads,
+      conversations: deps.conversations,
+    }
+  }
+}
