@@ -2,13 +2,17 @@
 // services, ports and tables. server/main.ts is the only entry that listens.
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { fastifyRequestHandler } from '@trpc/server/adapters/fastify'
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { AccessTokenVerifier } from './auth/verifier.js'
 import type { Config } from './config.js'
 import { createConversationsStore } from './data/conversations-store.js'
 import type { Sql } from './data/postgres.js'
 import { createUsersRepository } from './data/users-repository.js'
 import { healthRoutes } from './routes/health.js'
+import type { CacheBackend } from './cache/cache-backend.js'
+import { cachedReads } from './cache/cached-reads.js'
+import { createMemoryCache } from './cache/memory-cache.js'
+import { createMetrics, type Metrics } from './metrics.js'
 import { createConversationsService } from './services/conversations-service.js'
 import { directReads } from './services/reads.js'
 import { contextFactory } from './trpc/context.js'
@@ -16,10 +20,13 @@ import { fromHttpError } from './trpc/errors.js'
 import { appRouter } from './trpc/router.js'
 
 export interface AppDeps {
-  config: Pick<Config, 'table' | 'bodyLimitBytes'>
+  config: Pick<Config, 'table' | 'bodyLimitBytes' | 'cacheTtlSeconds'>
   sql: Sql
   ddb: DynamoDBDocumentClient
   verifier: AccessTokenVerifier
+  /** The read cache (or a factory given the app's logger); in-process when not given. The caller closes it. */
+  cache?: CacheBackend | ((log: FastifyBaseLogger) => CacheBackend)
+  metrics?: Metrics
   logger?: FastifyServerOptions['logger']
 }
 
@@ -35,11 +42,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const store = createConversationsStore(deps.ddb, deps.config.table)
   const users = createUsersRepository(deps.sql)
-  const reads = directReads(users, store)
-  const conversations = createConversationsService({ reads, store, onMessagePosted: async () => {} })
-  const createContext = contextFactory({ verifier: deps.verifier, reads, conversations })
+  const metrics = deps.metrics ?? createMetrics()
+  const cache =
+    typeof deps.cache === 'function' ? deps.cache(app.log) : (deps.cache ?? createMemoryCache({ ttlSeconds: deps.config.cacheTtlSeconds }))
+  if (!deps.cache) app.addHook('onClose', () => cache.close())
+  const reads = cachedReads(directReads(users, store), cache, metrics)
+  const conversations = createConversationsService({ reads, store, onMessagePosted: reads.messagePosted })
+  const createContext = contextFactory({ verifier: deps.verifier, reads, conversations, metrics })
 
-  healthRoutes(app, { sql: deps.sql, ddb: deps.ddb, table: deps.config.table, cacheStatus: () => 'in-process' })
+  healthRoutes(app, { sql: deps.sql, ddb: deps.ddb, table: deps.config.table, cacheStatus: () => cache.status() })
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
 
   await app.register(
     async (trpc) => {

@@ -10,6 +10,8 @@ import { loadConfig } from './config.js'
 import { openBackends } from './backends.js'
 import { createConversationsStore } from './data/conversations-store.js'
 import { createUsersRepository } from './data/users-repository.js'
+import { createCache } from './cache/create-cache.js'
+import { createMetrics } from './metrics.js'
 import { describeFailure, quietNodeVersionWarning } from './process.js'
 
 quietNodeVersionWarning()
@@ -27,11 +29,15 @@ async function main() {
       await seedConversation(createConversationsStore(backends.ddb, config.table), users)
     }
     const verifier = await createAccessTokenVerifier(config)
+    const metrics = createMetrics()
+    let cache: ReturnType<typeof createCache> | undefined
     const app = await buildApp({
       config,
       sql: backends.sql,
       ddb: backends.ddb,
       verifier,
+      metrics,
+      cache: (log) => (cache = createCache(config, { log, metrics })),
       logger: { level: config.logLevel },
     })
 
@@ -39,6 +45,7 @@ async function main() {
       if (err) app.log.error({ err }, 'shutting down after an error')
       else app.log.info({ signal }, 'shutting down')
       await app.close() // in-flight requests finish first
+      await cache?.close()
       await backends.close()
     })
 

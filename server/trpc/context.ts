@@ -4,12 +4,14 @@ import type { UserShort } from '@cruddur/contracts'
 import type { ConversationsService } from '../services/conversations-service.js'
 import type { Reads } from '../services/reads.js'
 import type { AccessTokenVerifier } from '../auth/verifier.js'
+import type { Metrics } from '../metrics.js'
 import { AuthError, type Context } from './init.js'
 
 export interface ContextDeps {
   verifier: AccessTokenVerifier
   reads: Reads
   conversations: ConversationsService
+  metrics: Metrics
 }
 
 /** The token of an `Authorization: Bearer <token>` header; throws AuthError otherwise. */
@@ -41,6 +43,7 @@ export function contextFactory(deps: ContextDeps) {
       authenticate: () => (caller ??= authenticate(deps, typeof header === 'string' ? header : undefined)),
       reads: deps.reads,
       conversations: deps.conversations,
+      metrics: deps.metrics,
     }
   }
 }

@@ -5,6 +5,7 @@ import { initTRPC, TRPCError } from '@trpc/server'
 import type { ConversationsService } from '../services/conversations-service.js'
 import { ServiceError } from '../services/conversations-service.js'
 import type { Reads } from '../services/reads.js'
+import type { Metrics } from '../metrics.js'
 
 // 1. CONTEXT
 export interface Context {
@@ -12,6 +13,7 @@ export interface Context {
   authenticate(): Promise<UserShort>
   reads: Reads
   conversations: ConversationsService
+  metrics: Metrics
 }
 
 // 2. INITIALIZATION
@@ -64,7 +66,16 @@ const errors = t.middleware(async ({ next }) => {
   return result
 })
 
-export const publicProcedure = t.procedure.use(errors)
+/** Per-procedure request counts and latency; each call of a batch counts on its own. */
+const observe = t.middleware(async ({ ctx, path, next }) => {
+  const stop = ctx.metrics.duration.startTimer({ procedure: path })
+  const result = await next()
+  stop()
+  ctx.metrics.requests.inc({ procedure: path, code: result.ok ? 'OK' : result.error.code })
+  return result
+})
+
+export const publicProcedure = t.procedure.use(observe).use(errors)
 
 /** Every procedure of the API: the caller is known, or the answer is UNAUTHORIZED. */
 export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {

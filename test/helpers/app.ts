@@ -9,6 +9,10 @@ import { generateKeyPair, type KeyPair } from '../../server/auth/keys.js'
 import { createAccessTokenVerifier } from '../../server/auth/verifier.js'
 import { buildApp } from '../../server/app.js'
 import { type TestBackends, testBackends } from './backends.js'
+import type { CacheBackend } from '../../server/cache/cache-backend.js'
+import { createCache } from '../../server/cache/create-cache.js'
+import type { Config } from '../../server/config.js'
+import { createMetrics, type Metrics } from '../../server/metrics.js'
 
 export const TEST_POOL = 'us-east-1_TestPool1'
 export const TEST_CLIENT = 'test-client-id'
@@ -19,6 +23,8 @@ export interface TestApp {
   backends: TestBackends
   key: KeyPair
   jwksFile: string
+  cache: CacheBackend
+  metrics: Metrics
   /** A valid access token for a seeded (or added) user, by handle; claims override the defaults. */
   token(handle: string, claims?: Partial<AccessTokenClaims>): Promise<string>
   /** Fetch a path of the server with an optional bearer token. */
@@ -32,7 +38,17 @@ export async function writeJwks(key: KeyPair): Promise<string> {
   return file
 }
 
-export async function testApp(t: Test, options: { backends?: TestBackends } = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  backends?: TestBackends
+  /** Redis for the cache (one node or cluster seeds); in-process when unset. */
+  redis?: Config['redis']
+  /** Key prefix: give instances that should share entries the same one. */
+  cachePrefix?: string
+  redisCommandTimeoutMs?: number
+  logger?: import('fastify').FastifyServerOptions['logger']
+}
+
+export async function testApp(t: Test, options: TestAppOptions = {}): Promise<TestApp> {
   const backends = options.backends ?? (await testBackends(t))
   const key = generateKeyPair()
   const jwksFile = await writeJwks(key)
@@ -40,14 +56,35 @@ export async function testApp(t: Test, options: { backends?: TestBackends } = {}
     cognito: { userPoolId: TEST_POOL, clientId: TEST_CLIENT, jwksFile, dev: false },
     dataDir: '.data',
   })
+  const metrics = createMetrics()
+  let cache: CacheBackend | undefined
   const app = await buildApp({
-    config: { table: backends.table, bodyLimitBytes: 16 * 1024 },
+    config: { table: backends.table, bodyLimitBytes: 16 * 1024, cacheTtlSeconds: 3600 },
     sql: backends.sql,
     ddb: backends.ddb,
     verifier,
+    metrics,
+    logger: options.logger ?? false,
+    cache: (log) =>
+      (cache = createCache(
+        {
+          redis: options.redis ?? { kind: 'memory' },
+          redisCommandTimeoutMs: options.redisCommandTimeoutMs ?? 100,
+          cacheTtlSeconds: 3600,
+          cacheKeyPrefix: options.cachePrefix ?? `test-${Math.random().toString(36).slice(2)}`,
+        },
+        { log, metrics },
+      )),
   })
   await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
+  // A Redis cache starts degraded until its connection is ready.
+  for (let i = 0; options.redis && options.redis.kind !== 'memory' && cache?.status() !== 'up' && i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  t.teardown(async () => {
+    await app.close()
+    await cache?.close()
+  })
   const address = app.server.address()
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
   return {
@@ -56,6 +93,8 @@ export async function testApp(t: Test, options: { backends?: TestBackends } = {}
     backends,
     key,
     jwksFile,
+    cache: cache!,
+    metrics,
     async token(handle, claims = {}) {
       const user = await backends.users.findByHandle(handle)
       if (!user?.cognitoUserId) throw new Error(`no cognito user id for ${handle}`)

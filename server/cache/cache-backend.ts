@@ -1,0 +1,45 @@
+// What a cache backend offers the read path: memcache-style leases, so a fill that raced a write is
+// refused (shared/ANCHORS.md, "the stale-set race"), and an epoch that retires every older entry.
+
+/** One cached value: `entity` is what a write invalidates as a whole, `field` one variant of it. */
+export interface EntryRef {
+  entity: string
+  field: string
+}
+
+export type Lookup =
+  /** The value, as stored. */
+  | { hit: string }
+  /** No usable value; `epoch` tags a later fill. */
+  | { miss: string }
+
+export interface CacheBackend {
+  readonly kind: 'redis' | 'memory'
+  /** null when the cache cannot be used right now (the caller reads the source). */
+  lookup(ref: EntryRef): Promise<Lookup | null>
+  /** A lease token; false while another reader holds the lease; null when the cache is unusable. */
+  acquire(ref: EntryRef): Promise<string | false | null>
+  /** Stores the value if the lease is still ours (no invalidation since acquire). */
+  fill(ref: EntryRef, token: string, epoch: string, value: string): Promise<boolean>
+  /** Drops entities and voids their leases. Never throws: a failure is remembered and repaired. */
+  invalidate(entities: string[]): Promise<void>
+  status(): 'up' | 'degraded' | 'in-process'
+  close(): Promise<void>
+}
+
+/** Cache key names. `v1` changes whenever the stored format does, so a deploy never reads old entries. */
+export const entities = {
+  /** A conversation's message pages (hash tag: all of a conversation's keys share a cluster slot). */
+  messages: (groupUuid: string) => `{c:${groupUuid}}:msgs`,
+  /** A conversation's participants: immutable, never invalidated. */
+  participants: (groupUuid: string) => `{c:${groupUuid}}:members`,
+  /** A user's conversation list pages. */
+  groups: (userUuid: string) => `{u:${userUuid}}:groups`,
+  userBySub: (sub: string) => `user:sub:${sub}`,
+  userByHandle: (handle: string) => `user:handle:${handle.toLowerCase()}`,
+}
+
+export const FORMAT_VERSION = 'v1'
+
+/** The field of one page of a list: its size and where it starts. */
+export const pageField = (limit: number, cursor?: string): string => (cursor ? `l${limit}:${cursor}` : `l${limit}`)

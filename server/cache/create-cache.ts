@@ -1,0 +1,17 @@
+// The cache the configuration asks for: Redis (one node or a cluster), or in-process.
+import type { FastifyBaseLogger } from 'fastify'
+import type { Config } from '../config.js'
+import type { Metrics } from '../metrics.js'
+import type { CacheBackend } from './cache-backend.js'
+import { createMemoryCache } from './memory-cache.js'
+import { createRedisCache } from './redis-cache.js'
+import { createRedisClient } from './redis-client.js'
+
+export function createCache(
+  config: Pick<Config, 'redis' | 'redisCommandTimeoutMs' | 'cacheTtlSeconds' | 'cacheKeyPrefix'>,
+  deps: { log: FastifyBaseLogger; metrics: Metrics },
+): CacheBackend {
+  const client = createRedisClient(config)
+  if (!client) return createMemoryCache({ ttlSeconds: config.cacheTtlSeconds })
+  return createRedisCache({ client, prefix: config.cacheKeyPrefix, ttlSeconds: config.cacheTtlSeconds, ...deps })
+}

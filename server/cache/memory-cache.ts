@@ -1,0 +1,60 @@
+// The in-process cache (no REDIS_URL): the same lease semantics as Redis, for one instance.
+import { randomBytes } from 'node:crypto'
+import type { CacheBackend, EntryRef } from './cache-backend.js'
+
+interface Entity {
+  values: Map<string, string>
+  leases: Map<string, { token: string; expires: number }>
+  expires: number
+}
+
+export function createMemoryCache(options: { ttlSeconds: number; leaseMs?: number; maxEntities?: number }): CacheBackend {
+  const leaseMs = options.leaseMs ?? 1000
+  const maxEntities = options.maxEntities ?? 10_000
+  const store = new Map<string, Entity>()
+
+  function entity(name: string, create: boolean): Entity | undefined {
+    let e = store.get(name)
+    if (e && e.expires <= Date.now()) {
+      store.delete(name)
+      e = undefined
+    }
+    if (!e && create) {
+      e = { values: new Map(), leases: new Map(), expires: Date.now() + options.ttlSeconds * 1000 }
+      store.set(name, e)
+      // Map order is insertion order: the first key is the oldest entity.
+      if (store.size > maxEntities) store.delete(store.keys().next().value!)
+    }
+    return e
+  }
+
+  return {
+    kind: 'memory',
+    async lookup({ entity: name, field }: EntryRef) {
+      const value = entity(name, false)?.values.get(field)
+      return value === undefined ? { miss: '0' } : { hit: value }
+    },
+    async acquire({ entity: name, field }) {
+      const e = entity(name, true)!
+      const current = e.leases.get(field)
+      if (current && current.expires > Date.now()) return false
+      const token = randomBytes(8).toString('hex')
+      e.leases.set(field, { token, expires: Date.now() + leaseMs })
+      return token
+    },
+    async fill({ entity: name, field }, token, _epoch, value) {
+      const e = entity(name, false)
+      if (!e || e.leases.get(field)?.token !== token) return false
+      e.leases.delete(field)
+      e.values.set(field, value)
+      return true
+    },
+    async invalidate(names) {
+      for (const name of names) store.delete(name)
+    },
+    status: () => 'in-process',
+    async close() {
+      store.clear()
+    },
+  }
+}

@@ -1,0 +1,165 @@
+// The Redis cache backend. Entities are hashes (one field per page variant); leases live in a
+// sibling hash of the same cluster slot; every value carries the epoch it was filled in.
+//
+// When Redis fails (down, slow past the command timeout, restarting) the backend degrades: reads go
+// to DynamoDB, nothing is cached, and a probe waits for Redis. On recovery it bumps the epoch before
+// serving again, retiring every entry from before the outage: entries restored by a restart, or
+// missed by invalidations that failed meanwhile, can never hide a write made during it.
+import { randomBytes } from 'node:crypto'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Metrics } from '../metrics.js'
+import { type CacheBackend, type EntryRef, FORMAT_VERSION, type Lookup } from './cache-backend.js'
+import type { RedisClient } from './redis-client.js'
+
+// KEYS: lease hash, data hash. ARGV: field, token, lease ms. Takes the lease unless a live one exists.
+const ACQUIRE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then
+  local expires = tonumber(string.match(cur, '|(%d+)$'))
+  if expires and expires > now then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. (now + tonumber(ARGV[3])))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
+return 1`
+
+// KEYS: lease hash, data hash. ARGV: field, token, value, ttl seconds. Stores only under our lease:
+// an invalidation since acquire deleted the lease hash, and the fill is refused.
+const FILL = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur or string.sub(cur, 1, #ARGV[2] + 1) ~= ARGV[2] .. '|' then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]))
+return 1`
+
+type Scripted = RedisClient & {
+  cacheAcquire(lease: string, data: string, field: string, token: string, leaseMs: number): Promise<number>
+  cacheFill(lease: string, data: string, field: string, token: string, value: string, ttl: number): Promise<number>
+}
+
+export interface RedisCacheOptions {
+  client: RedisClient
+  prefix: string
+  ttlSeconds: number
+  leaseMs?: number
+  /** How often a degraded cache checks whether Redis is back. */
+  probeMs?: number
+  log: FastifyBaseLogger
+  metrics: Metrics
+}
+
+export function createRedisCache(options: RedisCacheOptions): CacheBackend {
+  const { log, metrics } = options
+  const leaseMs = options.leaseMs ?? 1000
+  const client = options.client as Scripted
+  client.defineCommand('cacheAcquire', { numberOfKeys: 2, lua: ACQUIRE })
+  client.defineCommand('cacheFill', { numberOfKeys: 2, lua: FILL })
+
+  const base = `${options.prefix}:${FORMAT_VERSION}:`
+  const dataKey = (entity: string) => base + entity
+  const leaseKey = (entity: string) => `${base}${entity}:lease`
+  const epochKey = `${base}epoch`
+
+  let usable = false
+  let connectedOnce = false
+  /** A write this instance could not invalidate: the next recovery must bump the epoch. */
+  let missedInvalidation = false
+  let degradedSince: number | undefined
+  let probe: NodeJS.Timeout | undefined
+  let recovering: Promise<void> | undefined
+  let closed = false
+  metrics.redisUp.set(0)
+
+  function degrade(reason: string) {
+    metrics.redisUp.set(0)
+    usable = false
+    if (degradedSince === undefined && connectedOnce) {
+      degradedSince = Date.now()
+      log.warn({ reason }, 'cache degraded: Redis unavailable, reading from DynamoDB')
+    }
+    if (!probe && !closed) probe = setInterval(() => void recover(), options.probeMs ?? 250).unref()
+  }
+
+  function recover(): Promise<void> {
+    recovering ??= (async () => {
+      try {
+        if (client.status !== 'ready' || closed) return
+        await client.ping()
+        // After any outage, retire everything cached before it (see the header comment).
+        // Again if an invalidation was skipped while this bump was on its way.
+        let bump = connectedOnce || missedInvalidation
+        while (bump) {
+          missedInvalidation = false
+          await client.incr(epochKey)
+          bump = missedInvalidation
+        }
+        if (closed) return
+        usable = true
+        metrics.redisUp.set(1)
+        if (probe) clearInterval(probe)
+        probe = undefined
+        if (degradedSince !== undefined) log.info({ degradedMs: Date.now() - degradedSince }, 'cache recovered: Redis back in use')
+        degradedSince = undefined
+        connectedOnce = true
+      } catch {
+        metrics.redisErrors.inc()
+        missedInvalidation = true // a bump may not have happened: make the next recovery bump
+      } finally {
+        recovering = undefined
+      }
+    })()
+    return recovering
+  }
+
+  client.on('ready', () => void recover())
+  client.on('close', () => degrade('connection closed'))
+  client.on('error', () => {
+    // ioredis reports connection errors here; 'close' and the probe handle the state.
+  })
+
+  /** Runs a command; a failure or timeout degrades the cache and yields undefined. */
+  async function guarded<T>(run: () => Promise<T>): Promise<T | undefined> {
+    if (!usable) return undefined
+    try {
+      return await run()
+    } catch (err) {
+      metrics.redisErrors.inc()
+      degrade((err as Error).message)
+      return undefined
+    }
+  }
+
+  return {
+    kind: 'redis',
+    async lookup({ entity, field }: EntryRef): Promise<Lookup | null> {
+      const got = await guarded(() => Promise.all([client.hget(dataKey(entity), field), client.get(epochKey)]))
+      if (!got) return null
+      const [value, epoch = '0'] = [got[0], got[1] ?? '0']
+      return value?.startsWith(`${epoch}|`) ? { hit: value.slice(epoch.length + 1) } : { miss: epoch }
+    },
+    async acquire({ entity, field }) {
+      const token = randomBytes(8).toString('hex')
+      const got = await guarded(() => client.cacheAcquire(leaseKey(entity), dataKey(entity), field, token, leaseMs))
+      return got === undefined ? null : got === 1 ? token : false
+    },
+    async fill({ entity, field }, token, epoch, value) {
+      const got = await guarded(() =>
+        client.cacheFill(leaseKey(entity), dataKey(entity), field, token, `${epoch}|${value}`, options.ttlSeconds),
+      )
+      return got === 1
+    },
+    async invalidate(entities) {
+      // If this fails, the cache degrades, and recovery bumps the epoch: nothing stale survives.
+      const done = await guarded(() => Promise.all(entities.map((e) => client.del(dataKey(e), leaseKey(e)))))
+      if (!done) missedInvalidation = true
+    },
+    status: () => (usable ? 'up' : 'degraded'),
+    async close() {
+      closed = true
+      if (probe) clearInterval(probe)
+      await client.quit().catch(() => client.disconnect())
+    },
+  }
+}

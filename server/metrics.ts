@@ -1,0 +1,52 @@
+// Prometheus metrics (prom-client), one registry per app so several apps can share a process.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+export interface Metrics {
+  registry: Registry
+  requests: Counter<'procedure' | 'code'>
+  duration: Histogram<'procedure'>
+  cacheHits: Counter<'entity'>
+  cacheMisses: Counter<'entity'>
+  cacheFills: Counter<'entity'>
+  cacheStaleFillsRejected: Counter<'entity'>
+  cacheInvalidations: Counter
+  redisErrors: Counter
+  redisUp: Gauge
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry()
+  const registers = [registry]
+  return {
+    registry,
+    requests: new Counter({
+      name: 'cruddur_trpc_requests_total',
+      help: 'Procedure calls by procedure and result code (OK or the tRPC error code)',
+      labelNames: ['procedure', 'code'],
+      registers,
+    }),
+    duration: new Histogram({
+      name: 'cruddur_trpc_request_duration_seconds',
+      help: 'Procedure latency',
+      labelNames: ['procedure'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    cacheHits: new Counter({ name: 'cruddur_cache_hits_total', help: 'Cache hits', labelNames: ['entity'], registers }),
+    cacheMisses: new Counter({ name: 'cruddur_cache_misses_total', help: 'Cache misses', labelNames: ['entity'], registers }),
+    cacheFills: new Counter({ name: 'cruddur_cache_fills_total', help: 'Entries stored after a miss', labelNames: ['entity'], registers }),
+    cacheStaleFillsRejected: new Counter({
+      name: 'cruddur_cache_stale_fills_rejected_total',
+      help: 'Fills refused because a write invalidated the entry while it was being read',
+      labelNames: ['entity'],
+      registers,
+    }),
+    cacheInvalidations: new Counter({
+      name: 'cruddur_cache_invalidations_total',
+      help: 'Cache entries invalidated by writes',
+      registers,
+    }),
+    redisErrors: new Counter({ name: 'cruddur_redis_errors_total', help: 'Failed or timed-out Redis commands', registers }),
+    redisUp: new Gauge({ name: 'cruddur_redis_up', help: '1 when the Redis cache is in use, 0 when degraded (reads go to DynamoDB)', registers }),
+  }
+}
