@@ -17,6 +17,7 @@ import { createConversationsService } from './services/conversations-service.js'
 import { directReads } from './services/reads.js'
 import { contextFactory } from './trpc/context.js'
 import { fromHttpError } from './trpc/errors.js'
+import { fastPath } from './trpc/fast-path.js'
 import { appRouter } from './trpc/router.js'
 
 export interface AppDeps {
@@ -27,6 +28,8 @@ export interface AppDeps {
   /** The read cache (or a factory given the app's logger); in-process when not given. The caller closes it. */
   cache?: CacheBackend | ((log: FastifyBaseLogger) => CacheBackend)
   metrics?: Metrics
+  /** Answer GET queries without the tRPC adapter's Fetch conversion (on by default). */
+  fastPath?: boolean
   logger?: FastifyServerOptions['logger']
 }
 
@@ -59,7 +62,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       trpc.removeAllContentTypeParsers()
       trpc.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body))
 
+      const tryFastPath = deps.fastPath === false ? undefined : fastPath({ verifier: deps.verifier, reads, metrics })
       trpc.all<{ Params: { path: string } }>('/:path', async (req, reply) => {
+        if (tryFastPath && (await tryFastPath(req, reply))) return reply
         await fastifyRequestHandler({
           router: appRouter,
           createContext: ({ req }) => createContext({ req }),

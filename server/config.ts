@@ -22,6 +22,7 @@ const schema = z.object({
     .regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/, 'must be host:port,host:port,...')
     .optional(),
   REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(100),
+  CACHE_MODE: z.enum(['auto', 'off']).default('auto'),
   CACHE_TTL_SECONDS: positiveInt.default(3600),
   CACHE_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('cm'),
   AWS_REGION: z.string().min(1).default('us-east-1'),
@@ -49,6 +50,8 @@ export interface Config {
     | { kind: 'single'; url: string }
     | { kind: 'cluster'; nodes: { host: string; port: number }[] }
     | { kind: 'memory' }
+    /** CACHE_MODE=off: every read goes to the stores (for comparison runs). */
+    | { kind: 'off' }
   redisCommandTimeoutMs: number
   cacheTtlSeconds: number
   cacheKeyPrefix: string
@@ -97,7 +100,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     if (e.COGNITO_USER_POOL_ID === DEV_USER_POOL_ID) refuse('COGNITO_USER_POOL_ID', 'local development pool')
   }
 
-  const redis: Config['redis'] = e.REDIS_URL
+  const redis: Config['redis'] = e.CACHE_MODE === 'off'
+    ? { kind: 'off' }
+    : e.REDIS_URL
     ? { kind: 'single', url: e.REDIS_URL }
     : e.REDIS_CLUSTER_NODES
       ? {

@@ -12,6 +12,7 @@ export interface Metrics {
   cacheInvalidations: Counter
   redisErrors: Counter
   redisUp: Gauge
+  fastPathAnswers: Counter
 }
 
 export function createMetrics(): Metrics {
@@ -47,6 +48,11 @@ export function createMetrics(): Metrics {
       registers,
     }),
     redisErrors: new Counter({ name: 'cruddur_redis_errors_total', help: 'Failed or timed-out Redis commands', registers }),
+    fastPathAnswers: new Counter({
+      name: 'cruddur_fast_path_responses_total',
+      help: 'GET query requests answered without the tRPC adapter (cached JSON sent as stored)',
+      registers,
+    }),
     redisUp: new Gauge({ name: 'cruddur_redis_up', help: '1 when the Redis cache is in use, 0 when degraded (reads go to DynamoDB)', registers }),
   }
 }

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { CognitoJwtVerifier } from 'aws-jwt-verify'
 import type { Config } from '../config.js'
 import { devKeyPair, type Jwks } from './keys.js'
+import { cachingVerifier } from './token-cache.js'
 
 export interface VerifiedToken {
   sub: string
@@ -28,20 +29,12 @@ export async function createAccessTokenVerifier(config: Pick<Config, 'cognito' |
   let jwks: Jwks | undefined
   if (config.cognito.jwksFile) jwks = JSON.parse(await readFile(config.cognito.jwksFile, 'utf8')) as Jwks
   else if (config.cognito.dev) jwks = (await devKeyPair(config.dataDir)).jwks
-  if (jwks) {
-    verifier.cacheJwks(jwks)
-    // Local keys only: an unknown kid must fail, not trigger a download.
-    return {
-      async verify(token) {
-        const p = verifier.verifySync(token)
-        return { sub: p.sub, exp: p.exp }
-      },
-    }
-  }
-  return {
+  if (jwks) verifier.cacheJwks(jwks)
+  return cachingVerifier({
     async verify(token) {
-      const p = await verifier.verify(token)
+      // With local keys an unknown kid must fail, not trigger a download: verifySync never fetches.
+      const p = jwks ? verifier.verifySync(token) : await verifier.verify(token)
       return { sub: p.sub, exp: p.exp }
     },
-  }
+  })
 }

@@ -13,8 +13,10 @@ export type Lookup =
   /** No usable value; `epoch` tags a later fill. */
   | { miss: string }
 
+export type CacheStatus = 'up' | 'degraded' | 'in-process' | 'off'
+
 export interface CacheBackend {
-  readonly kind: 'redis' | 'memory'
+  readonly kind: 'redis' | 'memory' | 'off'
   /** null when the cache cannot be used right now (the caller reads the source). */
   lookup(ref: EntryRef): Promise<Lookup | null>
   /** A lease token; false while another reader holds the lease; null when the cache is unusable. */
@@ -23,7 +25,7 @@ export interface CacheBackend {
   fill(ref: EntryRef, token: string, epoch: string, value: string): Promise<boolean>
   /** Drops entities and voids their leases. Never throws: a failure is remembered and repaired. */
   invalidate(entities: string[]): Promise<void>
-  status(): 'up' | 'degraded' | 'in-process'
+  status(): CacheStatus
   close(): Promise<void>
 }
 

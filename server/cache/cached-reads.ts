@@ -19,10 +19,31 @@ interface Flight {
   trusted: boolean
 }
 
+const USER_MEMO_MS = 30_000
+
+/** A Map that forgets its oldest entry beyond `max`. */
+function boundedMap<K, V>(max: number): Map<K, V> {
+  const map = new Map<K, V>()
+  const set = map.set.bind(map)
+  map.set = (key, value) => {
+    if (!map.has(key) && map.size >= max) map.delete(map.keys().next().value!)
+    return set(key, value)
+  }
+  return map
+}
+
 const WAIT_STEPS_MS = [2, 5, 10, 20, 40, 80, 160, 320]
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** Reads that answer the stored JSON itself, so a hit is sent without parsing and re-serializing. */
+export interface RawReads {
+  userByHandle(handle: string): Promise<string | null>
+  listGroups(userUuid: string, page: PageRequest): Promise<string>
+  listMessages(groupUuid: string, page: PageRequest): Promise<string>
+}
+
 export interface CachedReads extends Reads {
+  raw: RawReads
   /** The serialized value of a hit, or undefined: what the fast path answers from. */
   peek(ref: EntryRef, kind: Kind): Promise<string | undefined>
   /** Drops what a message in `groupUuid` changed. Called after DynamoDB acknowledged it. */
@@ -82,27 +103,53 @@ export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics
     }
   }
 
-  const parsed = async <T>(ref: EntryRef, kind: Kind, read: () => Promise<T | null>): Promise<T | null> => {
-    const raw = await through(ref, kind, read)
-    return raw === null ? null : (JSON.parse(raw) as T)
+  const parsed = async <T>(raw: Promise<string | null>): Promise<T | null> => {
+    const value = await raw
+    return value === null ? null : (JSON.parse(value) as T)
+  }
+
+  // In-process memos for what is (nearly) immutable: a conversation's participants never change,
+  // and a sub keeps its user; the latter is re-read after a short while all the same.
+  const participants = boundedMap<string, UserShort>(50_000)
+  const usersBySub = boundedMap<string, { user: UserShort; until: number }>(50_000)
+
+  const raw: RawReads = {
+    userByHandle: (handle) =>
+      through({ entity: entities.userByHandle(handle), field: 'v' }, 'user', () => source.userByHandle(handle)),
+    listGroups: (userUuid, page) =>
+      through({ entity: entities.groups(userUuid), field: pageField(page.limit, page.cursor) }, 'groups', () =>
+        source.listGroups(userUuid, page),
+      ) as Promise<string>,
+    listMessages: (groupUuid, page) =>
+      through({ entity: entities.messages(groupUuid), field: pageField(page.limit, page.cursor) }, 'messages', () =>
+        source.listMessages(groupUuid, page),
+      ) as Promise<string>,
   }
 
   return {
-    userBySub: (sub) => parsed({ entity: entities.userBySub(sub), field: 'v' }, 'user', () => source.userBySub(sub)),
-    userByHandle: (handle) =>
-      parsed({ entity: entities.userByHandle(handle), field: 'v' }, 'user', () => source.userByHandle(handle)),
-    listGroups: (userUuid, page: PageRequest) =>
-      parsed<Page<MessageGroup>>({ entity: entities.groups(userUuid), field: pageField(page.limit, page.cursor) }, 'groups', () =>
-        source.listGroups(userUuid, page),
-      ) as Promise<Page<MessageGroup>>,
-    listMessages: (groupUuid, page: PageRequest) =>
-      parsed<Page<Message>>({ entity: entities.messages(groupUuid), field: pageField(page.limit, page.cursor) }, 'messages', () =>
-        source.listMessages(groupUuid, page),
-      ) as Promise<Page<Message>>,
-    otherParticipant: (groupUuid, userUuid) =>
-      parsed<UserShort>({ entity: entities.participants(groupUuid), field: userUuid }, 'participants', () =>
-        source.otherParticipant(groupUuid, userUuid),
-      ),
+    raw,
+    async userBySub(sub) {
+      const memo = usersBySub.get(sub)
+      if (memo && memo.until > Date.now()) return memo.user
+      const user = await parsed<UserShort>(through({ entity: entities.userBySub(sub), field: 'v' }, 'user', () => source.userBySub(sub)))
+      if (user) usersBySub.set(sub, { user, until: Date.now() + USER_MEMO_MS })
+      return user
+    },
+    userByHandle: (handle) => parsed<UserShort>(raw.userByHandle(handle)),
+    listGroups: (userUuid, page) => parsed<Page<MessageGroup>>(raw.listGroups(userUuid, page)) as Promise<Page<MessageGroup>>,
+    listMessages: (groupUuid, page) => parsed<Page<Message>>(raw.listMessages(groupUuid, page)) as Promise<Page<Message>>,
+    async otherParticipant(groupUuid, userUuid) {
+      const id = `${groupUuid}\n${userUuid}`
+      const memo = participants.get(id)
+      if (memo) return memo
+      const other = await parsed<UserShort>(
+        through({ entity: entities.participants(groupUuid), field: userUuid }, 'participants', () =>
+          source.otherParticipant(groupUuid, userUuid),
+        ),
+      )
+      if (other) participants.set(id, other)
+      return other
+    },
     async peek(ref, kind) {
       const seen = await cache.lookup(ref)
       if (seen && 'hit' in seen) {

@@ -7,10 +7,22 @@ import { createMemoryCache } from './memory-cache.js'
 import { createRedisCache } from './redis-cache.js'
 import { createRedisClient } from './redis-client.js'
 
+/** CACHE_MODE=off: every lookup says "unusable", so every read goes to the source. */
+const noCache: CacheBackend = {
+  kind: 'off',
+  lookup: async () => null,
+  acquire: async () => null,
+  fill: async () => false,
+  invalidate: async () => {},
+  status: () => 'off',
+  close: async () => {},
+}
+
 export function createCache(
   config: Pick<Config, 'redis' | 'redisCommandTimeoutMs' | 'cacheTtlSeconds' | 'cacheKeyPrefix'>,
   deps: { log: FastifyBaseLogger; metrics: Metrics },
 ): CacheBackend {
+  if (config.redis.kind === 'off') return noCache
   const client = createRedisClient(config)
   if (!client) return createMemoryCache({ ttlSeconds: config.cacheTtlSeconds })
   return createRedisCache({ client, prefix: config.cacheKeyPrefix, ttlSeconds: config.cacheTtlSeconds, ...deps })

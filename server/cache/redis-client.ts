@@ -26,6 +26,7 @@ export function createRedisClient(config: Pick<Config, 'redis' | 'redisCommandTi
         redisOptions: common,
       })
     case 'memory':
+    case 'off':
       return null
   }
 }

@@ -3,12 +3,13 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { FastifyInstance } from 'fastify'
 import type { Sql } from '../data/postgres.js'
+import type { CacheStatus } from '../cache/cache-backend.js'
 
 export interface HealthDeps {
   sql: Sql
   ddb: DynamoDBDocumentClient
   table: string
-  cacheStatus: () => 'up' | 'degraded' | 'in-process'
+  cacheStatus: () => CacheStatus
 }
 
 const within = <T>(ms: number, p: Promise<T>) =>

@@ -46,11 +46,14 @@ export interface TestAppOptions {
   cachePrefix?: string
   redisCommandTimeoutMs?: number
   logger?: import('fastify').FastifyServerOptions['logger']
+  fastPath?: boolean
+  /** The signing key: share one between instances that must accept the same tokens. */
+  key?: KeyPair
 }
 
 export async function testApp(t: Test, options: TestAppOptions = {}): Promise<TestApp> {
   const backends = options.backends ?? (await testBackends(t))
-  const key = generateKeyPair()
+  const key = options.key ?? generateKeyPair()
   const jwksFile = await writeJwks(key)
   const verifier = await createAccessTokenVerifier({
     cognito: { userPoolId: TEST_POOL, clientId: TEST_CLIENT, jwksFile, dev: false },
@@ -65,6 +68,7 @@ export async function testApp(t: Test, options: TestAppOptions = {}): Promise<Te
     verifier,
     metrics,
     logger: options.logger ?? false,
+    ...(options.fastPath === undefined ? {} : { fastPath: options.fastPath }),
     cache: (log) =>
       (cache = createCache(
         {

@@ -1,0 +1,106 @@
+// The fast path must be indistinguishable from the tRPC adapter: same status, headers that matter
+// and body, for every query and error case. Two apps on the same backends, one with it, one without.
+import t from 'tap'
+import { createClient } from '@cruddur/client'
+import { testApp } from '../../helpers/app.js'
+import { testBackends } from '../../helpers/backends.js'
+
+const q = (input: unknown) => `input=${encodeURIComponent(JSON.stringify(input))}`
+
+t.test('fast path answers exactly as the adapter does', async (t) => {
+  const backends = await testBackends(t)
+  const fast = await testApp(t, { backends })
+  const slow = await testApp(t, { backends, fastPath: false, key: fast.key })
+  const brown = await fast.token('andrewbrown')
+  const londo = await fast.token('londo')
+  const expired = await fast.token('andrewbrown', { ttlSeconds: -60 })
+
+  const client = createClient({ url: fast.url, token: brown })
+  const first = await client.messages.create.mutate({ handle: 'bayko', message: 'hello "quoted" \u00e9 \n line' })
+  const g = first.messageGroupUuid
+  for (let i = 0; i < 25; i++) await client.messages.create.mutate({ messageGroupUuid: g, message: `message ${i}` })
+  await client.messages.create.mutate({ handle: 'londo', message: 'hi londo' })
+  const page = await client.messages.list.query({ messageGroupUuid: g, limit: 10 })
+  const groupsPage = await client.messageGroups.list.query({ limit: 1 })
+  const londoGroups = await createClient({ url: fast.url, token: londo }).messageGroups.list.query()
+  t.ok(page.nextCursor && groupsPage.nextCursor)
+
+  const cases: [string, string | undefined][] = [
+    ['/trpc/users.me', brown],
+    ['/trpc/users.me?batch=1&input=%7B%7D', brown],
+    [`/trpc/users.short?${q({ handle: '@Bayko' })}`, brown],
+    [`/trpc/users.short?${q({ handle: 'nobody' })}`, brown],
+    [`/trpc/users.short?${q({ handle: '' })}`, brown],
+    ['/trpc/messageGroups.list', brown],
+    [`/trpc/messageGroups.list?${q({})}`, brown],
+    [`/trpc/messageGroups.list?${q({ limit: 1 })}`, brown],
+    [`/trpc/messageGroups.list?${q({ limit: 1, cursor: groupsPage.nextCursor })}`, brown],
+    [`/trpc/messageGroups.list?${q({ limit: 1, cursor: page.nextCursor })}`, brown],
+    [`/trpc/messageGroups.list?${q({ limit: 1, cursor: groupsPage.nextCursor })}`, londo],
+    [`/trpc/messageGroups.list?${q({ limit: 0 })}`, brown],
+    [`/trpc/messages.list?${q({ messageGroupUuid: g })}`, brown],
+    [`/trpc/messages.list?${q({ messageGroupUuid: g, limit: 10 })}`, brown],
+    [`/trpc/messages.list?${q({ messageGroupUuid: g, limit: 10, cursor: page.nextCursor })}`, brown],
+    [`/trpc/messages.list?${q({ messageGroupUuid: g, limit: 10, cursor: groupsPage.nextCursor })}`, brown],
+    [`/trpc/messages.list?${q({ messageGroupUuid: g })}`, londo],
+    [`/trpc/messages.list?${q({ messageGroupUuid: londoGroups.items[0]!.uuid })}`, londo],
+    [`/trpc/messages.list?${q({ messageGroupUuid: 'not-a-uuid' })}`, brown],
+    [`/trpc/messages.list?${q({ messageGroupUuid: g, extra: 1 })}`, brown],
+    ['/trpc/messages.list?input=%7Bbroken', brown],
+    [`/trpc/users.me,messageGroups.list,messages.list?batch=1&${q({ 2: { messageGroupUuid: g, limit: 5 } })}`, brown],
+    [`/trpc/users.me,users.short?batch=1&${q({ 1: { handle: 'nobody' } })}`, brown],
+    [`/trpc/messages.list,messages.list?batch=1&${q({ 0: { messageGroupUuid: g }, 1: { messageGroupUuid: g } })}`, londo],
+    [`/trpc/${Array.from({ length: 20 }, () => 'messageGroups.list').join(',')}?batch=1`, brown],
+    ['/trpc/messageGroups.list?batch=1&input=%5B1%5D', brown],
+    ['/trpc/messageGroups.list?batch=0', brown],
+    ['/trpc/messageGroups.list?other=1', brown],
+    ['/trpc/messageGroups.list', undefined],
+    ['/trpc/messageGroups.list', expired],
+    ['/trpc/messageGroups.list', 'garbage'],
+    ['/trpc/messages.create', brown],
+    ['/trpc/nope', brown],
+  ]
+  const answered = async (app: typeof fast) =>
+    (await app.metrics.fastPathAnswers.get()).values.reduce((sum, v) => sum + v.value, 0)
+  const before = await answered(fast)
+  // Requests it leaves to the adapter even when they succeed: unknown query parameters.
+  const adapterOnly = new Set(['/trpc/messageGroups.list?batch=0', '/trpc/messageGroups.list?other=1'])
+  let successes = 0
+  for (const [path, token] of cases) {
+    // Twice: the first may fill the cache (a miss), the second is a hit.
+    for (let round = 0; round < 2; round++) {
+      const [a, b] = [await fast.call(path, { token }), await slow.call(path, { token })]
+      const what = `${path.slice(0, 90)} (${token === brown ? 'brown' : token === londo ? 'londo' : 'bad token'}, round ${round})`
+      t.equal(a.status, b.status, `status: ${what}`)
+      if (a.status === 200 && !adapterOnly.has(path)) successes++
+      t.equal(a.headers.get('content-type'), b.headers.get('content-type'), `content-type: ${what}`)
+      t.equal(a.headers.get('vary'), b.headers.get('vary'), `vary: ${what}`)
+      t.same(a.body, b.body, `body: ${what}`)
+      t.equal(JSON.stringify(a.body), JSON.stringify(b.body), `bytes: ${what}`)
+    }
+  }
+
+  // The fast path did answer the hits: the slow app's adapter never saw them differently, and
+  // the fast app counted them the same way per procedure.
+  t.equal((await answered(fast)) - before, successes, 'the fast path answered every successful query it takes')
+  t.equal(await answered(slow), 0, 'the other app never used it')
+  const metrics = await fast.call('/metrics')
+  t.match(metrics.body, /cruddur_trpc_requests_total\{procedure="messageGroups.list",code="OK"\} \d+/)
+})
+
+t.test('fast path serves the typed client, and sees writes at once', async (t) => {
+  const app = await testApp(t)
+  const client = createClient({ url: app.url, token: await app.token('bayko') })
+  const other = createClient({ url: app.url, token: await app.token('andrewbrown') })
+  const { messageGroupUuid } = await client.messages.create.mutate({ handle: 'andrewbrown', message: 'one' })
+  for (let i = 0; i < 5; i++) {
+    const text = `reply ${i}`
+    await other.messages.create.mutate({ messageGroupUuid, message: text })
+    const [groups, messages] = await Promise.all([
+      client.messageGroups.list.query(),
+      client.messages.list.query({ messageGroupUuid }),
+    ])
+    t.equal(groups.items[0]!.message, text)
+    t.equal(messages.items.at(-1)!.message, text)
+  }
+})
