@@ -8,10 +8,16 @@ import {
   ResourceNotFoundException,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb'
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { GROUP_INDEX } from '../server/data/ddb-items.js'
 
+/** Either client: a document client sends table commands unchanged (it only marshals items). */
+export type AnyDynamoClient = DynamoDBClient | DynamoDBDocumentClient
+const raw = (c: AnyDynamoClient) => c as DynamoDBClient
+
 /** Creates the table unless it exists; true when it was created. */
-export async function createTable(client: DynamoDBClient, table: string): Promise<boolean> {
+export async function createTable(anyClient: AnyDynamoClient, table: string): Promise<boolean> {
+  const client = raw(anyClient)
   try {
     await client.send(
       new CreateTableCommand({
@@ -47,9 +53,9 @@ export async function createTable(client: DynamoDBClient, table: string): Promis
 }
 
 /** Deletes a table; false when there was none. */
-export async function dropTable(client: DynamoDBClient, table: string): Promise<boolean> {
+export async function dropTable(client: AnyDynamoClient, table: string): Promise<boolean> {
   try {
-    await client.send(new DeleteTableCommand({ TableName: table }))
+    await raw(client).send(new DeleteTableCommand({ TableName: table }))
     return true
   } catch (err) {
     if (err instanceof ResourceNotFoundException) return false
@@ -57,11 +63,11 @@ export async function dropTable(client: DynamoDBClient, table: string): Promise<
   }
 }
 
-export async function listTables(client: DynamoDBClient): Promise<string[]> {
+export async function listTables(client: AnyDynamoClient): Promise<string[]> {
   const names: string[] = []
   let start: string | undefined
   do {
-    const out = await client.send(new ListTablesCommand({ ExclusiveStartTableName: start }))
+    const out = await raw(client).send(new ListTablesCommand({ ExclusiveStartTableName: start }))
     names.push(...(out.TableNames ?? []))
     start = out.LastEvaluatedTableName
   } while (start)

@@ -23,7 +23,7 @@ async function main() {
     if (backends.embedded.postgres || backends.embedded.dynamo) {
       // Zero-setup development: bring the embedded stores up to date and seed them (idempotent).
       await migrate(backends.sql)
-      await createTable(backends.ddb as never, config.table)
+      await createTable(backends.ddb, config.table)
       const users = createUsersRepository(backends.sql)
       await seedUsers(users)
       await seedConversation(createConversationsStore(backends.ddb, config.table), users)
