@@ -1,0 +1,46 @@
+import t from 'tap'
+import { cachingVerifier } from '../../../server/auth/token-cache.js'
+import type { AccessTokenVerifier } from '../../../server/auth/verifier.js'
+
+/** A verifier that counts its calls; tokens "bad*" fail, the rest expire at `exp`. */
+function counting(exp: number) {
+  const calls: string[] = []
+  const inner: AccessTokenVerifier = {
+    async verify(token) {
+      calls.push(token)
+      if (token.startsWith('bad')) throw new Error('invalid')
+      return { sub: `sub-${token}`, exp }
+    },
+  }
+  return { inner, calls }
+}
+
+t.test('verifies a token once in its lifetime', async (t) => {
+  let now = 1_000_000
+  const { inner, calls } = counting(now / 1000 + 60)
+  const v = cachingVerifier(inner, { now: () => now })
+  for (let i = 0; i < 5; i++) t.same(await v.verify('a'), { sub: 'sub-a', exp: now / 1000 + 60 })
+  t.same(calls, ['a'])
+  now += 61_000 // past exp: verified again (and the inner verifier decides)
+  await v.verify('a')
+  t.same(calls, ['a', 'a'])
+})
+
+t.test('never remembers a failure', async (t) => {
+  const { inner, calls } = counting(Date.now() / 1000 + 60)
+  const v = cachingVerifier(inner)
+  await t.rejects(v.verify('bad'))
+  await t.rejects(v.verify('bad'))
+  t.same(calls, ['bad', 'bad'])
+})
+
+t.test('is bounded: the oldest token is forgotten', async (t) => {
+  const { inner, calls } = counting(Date.now() / 1000 + 60)
+  const v = cachingVerifier(inner, { max: 2 })
+  await v.verify('a')
+  await v.verify('b')
+  await v.verify('c') // evicts a
+  await v.verify('b')
+  await v.verify('a')
+  t.same(calls, ['a', 'b', 'c', 'a'])
+})
