@@ -23,6 +23,8 @@ export interface CacheBackend {
   acquire(ref: EntryRef): Promise<string | false | null>
   /** Stores the value if the lease is still ours (no invalidation since acquire). */
   fill(ref: EntryRef, token: string, epoch: string, value: string): Promise<boolean>
+  /** Gives a lease back unused (nothing to store), so other readers need not wait for it. */
+  release(ref: EntryRef, token: string): Promise<void>
   /** Drops entities and voids their leases. Never throws: a failure is remembered and repaired. */
   invalidate(entities: string[]): Promise<void>
   status(): CacheStatus

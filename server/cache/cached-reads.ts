@@ -61,18 +61,27 @@ export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics
   /** Reads through the lease; `epoch` is the one seen at the miss. */
   async function fly(ref: EntryRef, kind: Kind, epoch: string, read: () => Promise<unknown>): Promise<Flight> {
     let token = await cache.acquire(ref)
-    if (token === false) {
-      // Another instance is filling: wait for it, briefly, rather than read the source too.
-      for (const step of WAIT_STEPS_MS) {
-        await sleep(step)
-        const seen = await cache.lookup(ref)
-        if (seen === null) break
-        if ('hit' in seen) return { value: seen.hit, trusted: true }
-      }
+    // Another instance holds the lease: wait for its fill rather than read the source too, and take
+    // the lease as soon as it is given back (nothing to store) or runs out.
+    for (let i = 0; token === false && i < WAIT_STEPS_MS.length; i++) {
+      await sleep(WAIT_STEPS_MS[i]!)
+      const seen = await cache.lookup(ref)
+      if (seen === null) break
+      if ('hit' in seen) return { value: seen.hit, trusted: true }
       token = await cache.acquire(ref)
     }
-    const value = await load(read)
-    if (!token || value === null) return { value, trusted: false }
+    let value: string | null
+    try {
+      value = await load(read)
+    } catch (err) {
+      if (token) await cache.release(ref, token)
+      throw err
+    }
+    if (!token) return { value, trusted: false }
+    if (value === null) {
+      await cache.release(ref, token)
+      return { value, trusted: false }
+    }
     const filled = await cache.fill(ref, token, epoch, value)
     if (filled) metrics.cacheFills.inc({ entity: kind })
     else metrics.cacheStaleFillsRejected.inc({ entity: kind })

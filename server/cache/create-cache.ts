@@ -13,6 +13,7 @@ const noCache: CacheBackend = {
   lookup: async () => null,
   acquire: async () => null,
   fill: async () => false,
+  release: async () => {},
   invalidate: async () => {},
   status: () => 'off',
   close: async () => {},

@@ -49,6 +49,10 @@ export function createMemoryCache(options: { ttlSeconds: number; leaseMs?: numbe
       e.values.set(field, value)
       return true
     },
+    async release({ entity: name, field }, token) {
+      const e = entity(name, false)
+      if (e?.leases.get(field)?.token === token) e.leases.delete(field)
+    },
     async invalidate(names) {
       for (const name of names) store.delete(name)
     },

@@ -34,7 +34,14 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]))
 return 1`
 
+// KEYS: lease hash. ARGV: field, token. Drops the lease if it is still ours.
+const RELEASE = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur and string.sub(cur, 1, #ARGV[2] + 1) == ARGV[2] .. '|' then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 1`
+
 type Scripted = RedisClient & {
+  cacheRelease(lease: string, field: string, token: string): Promise<number>
   cacheAcquire(lease: string, data: string, field: string, token: string, leaseMs: number): Promise<number>
   cacheFill(lease: string, data: string, field: string, token: string, value: string, ttl: number): Promise<number>
 }
@@ -56,6 +63,7 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
   const client = options.client as Scripted
   client.defineCommand('cacheAcquire', { numberOfKeys: 2, lua: ACQUIRE })
   client.defineCommand('cacheFill', { numberOfKeys: 2, lua: FILL })
+  client.defineCommand('cacheRelease', { numberOfKeys: 1, lua: RELEASE })
 
   const base = `${options.prefix}:${FORMAT_VERSION}:`
   const dataKey = (entity: string) => base + entity
@@ -149,6 +157,9 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
         client.cacheFill(leaseKey(entity), dataKey(entity), field, token, `${epoch}|${value}`, options.ttlSeconds),
       )
       return got === 1
+    },
+    async release({ entity, field }, token) {
+      await guarded(() => client.cacheRelease(leaseKey(entity), field, token))
     },
     async invalidate(entities) {
       // If this fails, the cache degrades, and recovery bumps the epoch: nothing stale survives.

@@ -22,11 +22,34 @@ export class AuthError extends Error {
   override name = 'AuthError'
 }
 
+interface ZodIssueLike {
+  code?: string
+  path: PropertyKey[]
+  message: string
+  keys?: string[]
+  errors?: ZodIssueLike[][]
+}
+
+/** Zod's issues as `{ path, message }`, naming a field wherever zod knows one. */
+function flatten(issues: ZodIssueLike[], prefix: PropertyKey[] = []): InputIssue[] {
+  return issues.flatMap((i) => {
+    const path = [...prefix, ...i.path]
+    if (i.code === 'unrecognized_keys' && i.keys?.length) {
+      return i.keys.map((k) => ({ path: [...path, k].map(String).join('.'), message: 'unknown field' }))
+    }
+    if (i.code === 'invalid_union' && i.errors?.length) {
+      // Report the alternative the input came closest to (fewest problems).
+      const closest = [...i.errors].sort((a, b) => a.length - b.length)[0]!
+      return flatten(closest, path)
+    }
+    return [{ path: path.map(String).join('.') || '(input)', message: i.message }]
+  })
+}
+
 function issuesOf(cause: unknown): InputIssue[] | undefined {
   if (cause instanceof ServiceError && cause.field) return [{ path: cause.field, message: cause.message }]
-  const zodIssues = (cause as { issues?: { path: PropertyKey[]; message: string }[] } | undefined)?.issues
-  if (!Array.isArray(zodIssues)) return undefined
-  return zodIssues.map((i) => ({ path: i.path.map(String).join('.') || '(input)', message: i.message }))
+  const zodIssues = (cause as { issues?: ZodIssueLike[] } | undefined)?.issues
+  return Array.isArray(zodIssues) ? flatten(zodIssues) : undefined
 }
 
 const t = initTRPC.context<Context>().create({

@@ -1,0 +1,90 @@
+// The app's HTTP surface outside tRPC: liveness and readiness, over the real server.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { createServer } from 'node:net'
+import t from 'tap'
+import { createTable } from '../../db/ddb-schema.js'
+import { createConversationsStore } from '../../server/data/conversations-store.js'
+import { createDynamo } from '../../server/data/dynamo.js'
+import { createSql } from '../../server/data/postgres.js'
+import { startDynalite } from '../../server/embedded/dynalite.js'
+import { testApp } from '../helpers/app.js'
+import { REGION, testBackends } from '../helpers/backends.js'
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+t.test('/health and /ready on working backends', async (t) => {
+  const app = await testApp(t)
+  const health = await app.call('/health')
+  t.equal(health.status, 200)
+  t.match(health.headers.get('content-type'), /^application\/json/)
+  t.same(health.body, { status: 'ok' })
+  const head = await fetch(`${app.url}/health`, { method: 'HEAD' })
+  t.equal(head.status, 200, 'HEAD /health')
+
+  const ready = await app.call('/ready')
+  t.equal(ready.status, 200)
+  t.match(ready.headers.get('content-type'), /^application\/json/)
+  t.match(ready.body, { postgres: 'up', dynamodb: 'up' })
+  t.ok(['up', 'degraded', 'in-process'].includes(ready.body.cache), `cache reported (${ready.body.cache})`)
+  t.equal(ready.body.cache, 'in-process', 'no Redis configured: the in-process cache')
+
+  // Neither needs a token; a token does not hurt either.
+  t.equal((await app.call('/health', { token: 'garbage' })).status, 200)
+  t.equal((await app.call('/ready', { token: 'garbage' })).status, 200)
+})
+
+t.test('/ready reports Redis when the cache is Redis', async (t) => {
+  const app = await testApp(t, { redis: { kind: 'single', url: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379' } })
+  // A read makes the cache talk to Redis at least once.
+  await app.call('/trpc/users.me', { token: await app.token('bayko') })
+  const ready = await app.call('/ready')
+  t.equal(ready.status, 200)
+  t.match(ready.body, { postgres: 'up', dynamodb: 'up', cache: 'up' })
+})
+
+t.test('/ready is 503 when dynalite is down, /health still 200', async (t) => {
+  const b = await testBackends(t)
+  const dyn = await startDynalite()
+  const raw = new DynamoDBClient({ region: REGION, endpoint: dyn.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } })
+  await createTable(raw, b.table)
+  raw.destroy()
+  const ddb = createDynamo({ aws: { region: REGION, dynamodbEndpoint: dyn.endpoint } })
+  t.teardown(() => ddb.destroy())
+  const app = await testApp(t, { backends: { ...b, ddb, dynamoEndpoint: dyn.endpoint, store: createConversationsStore(ddb, b.table) } })
+  t.equal((await app.call('/ready')).status, 200, 'ready while dynalite runs')
+  await dyn.close()
+  const started = Date.now()
+  const ready = await app.call('/ready')
+  t.equal(ready.status, 503)
+  t.match(ready.headers.get('content-type'), /^application\/json/)
+  t.match(ready.body, { postgres: 'up', dynamodb: 'down' })
+  t.ok('cache' in ready.body, 'cache still reported')
+  t.ok(Date.now() - started < 5000, 'answers promptly')
+  t.notMatch(JSON.stringify(ready.body), /ECONNREFUSED|Exception|at /, 'no error text')
+  t.equal((await app.call('/health')).status, 200, 'the process still serves')
+})
+
+t.test('/ready is 503 when the table is missing', async (t) => {
+  const b = await testBackends(t)
+  const app = await testApp(t, { backends: { ...b, table: 'no-such-table' } })
+  const ready = await app.call('/ready')
+  t.equal(ready.status, 503)
+  t.match(ready.body, { postgres: 'up', dynamodb: 'down' })
+})
+
+t.test('/ready is 503 when PostgreSQL is unreachable', async (t) => {
+  const b = await testBackends(t)
+  const sql = createSql(`postgres://postgres@127.0.0.1:${await closedPort()}/postgres`, { max: 1 })
+  t.teardown(() => sql.end({ timeout: 1 }))
+  const app = await testApp(t, { backends: { ...b, sql } })
+  const ready = await app.call('/ready')
+  t.equal(ready.status, 503)
+  t.match(ready.body, { postgres: 'down', dynamodb: 'up' })
+})
