@@ -18,6 +18,7 @@ import { directReads } from './services/reads.js'
 import { contextFactory } from './trpc/context.js'
 import { fromHttpError } from './trpc/errors.js'
 import { fastPath } from './trpc/fast-path.js'
+import { countedErrors } from './trpc/init.js'
 import { appRouter } from './trpc/router.js'
 
 export interface AppDeps {
@@ -32,6 +33,8 @@ export interface AppDeps {
   fastPath?: boolean
   logger?: FastifyServerOptions['logger']
 }
+
+const PROCEDURES = new Set(Object.keys(appRouter._def.procedures))
 
 /** Enough for a batch of well over 20 procedure names in the one route parameter. */
 const MAX_PARAM_LENGTH = 5000
@@ -70,6 +73,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           createContext: ({ req }) => createContext({ req }),
           onError({ error, path }) {
             if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error, path }, 'procedure failed')
+            // Calls that failed before reaching a procedure (bad JSON, unknown path, wrong method).
+            // Unknown paths share one label, so clients cannot grow the metric without bound.
+            const procedure = path !== undefined && PROCEDURES.has(path) ? path : '(unknown)'
+            if (!countedErrors.has(error)) metrics.requests.inc({ procedure, code: error.code })
           },
           req,
           res: reply,

@@ -20,10 +20,12 @@ async function main() {
   const config = loadConfig()
   const backends = await openBackends(config, { share: true })
   try {
+    // Pending migrations are applied at every start (once, under a lock: instances may start
+    // together). A local DynamoDB gets its table; on AWS the table is provisioned beforehand.
+    await migrate(backends.sql)
+    if (backends.dynamoEndpoint) await createTable(backends.ddb, config.table)
     if (backends.embedded.postgres || backends.embedded.dynamo) {
-      // Zero-setup development: bring the embedded stores up to date and seed them (idempotent).
-      await migrate(backends.sql)
-      await createTable(backends.ddb, config.table)
+      // Zero-setup development: seed the embedded stores (idempotent).
       const users = createUsersRepository(backends.sql)
       await seedUsers(users)
       await seedConversation(createConversationsStore(backends.ddb, config.table), users)

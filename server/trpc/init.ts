@@ -89,12 +89,16 @@ const errors = t.middleware(async ({ next }) => {
   return result
 })
 
+/** Errors this middleware counted; the adapter's onError counts the others (bad JSON, unknown paths). */
+export const countedErrors = new WeakSet<object>()
+
 /** Per-procedure request counts and latency; each call of a batch counts on its own. */
 const observe = t.middleware(async ({ ctx, path, next }) => {
   const stop = ctx.metrics.duration.startTimer({ procedure: path })
   const result = await next()
   stop()
   ctx.metrics.requests.inc({ procedure: path, code: result.ok ? 'OK' : result.error.code })
+  if (!result.ok) countedErrors.add(result.error)
   return result
 })
 
