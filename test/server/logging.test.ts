@@ -1,0 +1,31 @@
+// Request logs (pino) record each request, and never a token.
+import { Writable } from 'node:stream'
+import t from 'tap'
+import { testApp } from '../helpers/app.js'
+
+t.test('request logs never carry the bearer token', async (t) => {
+  const lines: string[] = []
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk))
+      done()
+    },
+  })
+  const app = await testApp(t, { logger: { level: 'trace', stream } })
+  const token = await app.token('andrewbrown')
+  await app.call('/trpc/users.me', { token })
+  await app.call('/trpc/messageGroups.list?batch=1&input=%7B%7D', { token })
+  await app.call('/trpc/messages.create', {
+    method: 'POST',
+    token,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ handle: 'bayko', message: 'logged?' }),
+  })
+  await app.call('/trpc/users.me', { token: `${token}x` })
+  const log = lines.join('')
+  t.match(log, /"url":"\/trpc\/users.me"/, 'requests are logged')
+  t.match(log, /"statusCode":401/, 'responses are logged')
+  t.notOk(log.includes(token.split('.')[2]!), 'no token signature in the logs')
+  t.notOk(log.includes(token.split('.')[1]!), 'no token payload in the logs')
+  t.notOk(/authorization/i.test(log), 'no authorization header in the logs')
+})
