@@ -39,8 +39,10 @@ export const entities = {
   participants: (groupUuid: string) => `{c:${groupUuid}}:members`,
   /** A user's conversation list pages. */
   groups: (userUuid: string) => `{u:${userUuid}}:groups`,
-  userBySub: (sub: string) => `user:sub:${sub}`,
-  userByHandle: (handle: string) => `user:handle:${handle.toLowerCase()}`,
+  // Braced too: an entity's data and lease hashes go into one script call, so on a Redis Cluster
+  // they must share a slot (without the hash tag every acquire fails with CROSSSLOT).
+  userBySub: (sub: string) => `{user:sub:${sub}}`,
+  userByHandle: (handle: string) => `{user:handle:${handle.toLowerCase()}}`,
 }
 
 export const FORMAT_VERSION = 'v1'

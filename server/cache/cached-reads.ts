@@ -35,17 +35,19 @@ function boundedMap<K, V>(max: number): Map<K, V> {
 const WAIT_STEPS_MS = [2, 5, 10, 20, 40, 80, 160, 320]
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** Reads that answer the stored JSON itself, so a hit is sent without parsing and re-serializing. */
-export interface RawReads {
-  userByHandle(handle: string): Promise<string | null>
-  listGroups(userUuid: string, page: PageRequest): Promise<string>
-  listMessages(groupUuid: string, page: PageRequest): Promise<string>
+/**
+ * Cache hits only, as the stored JSON: what the GET fast path answers from. Nothing here reads the
+ * stores; undefined (or false) sends the request down the full path, which reads and fills.
+ */
+export interface CacheHits {
+  userByHandle(handle: string): Promise<string | undefined>
+  listGroups(userUuid: string, page: PageRequest): Promise<string | undefined>
+  listMessages(groupUuid: string, page: PageRequest): Promise<string | undefined>
+  isParticipant(groupUuid: string, userUuid: string): Promise<boolean>
 }
 
 export interface CachedReads extends Reads {
-  raw: RawReads
-  /** The serialized value of a hit, or undefined: what the fast path answers from. */
-  peek(ref: EntryRef, kind: Kind): Promise<string | undefined>
+  hits: CacheHits
   /** Drops what a message in `groupUuid` changed. Called after DynamoDB acknowledged it. */
   messagePosted(groupUuid: string, participants: readonly string[]): Promise<void>
 }
@@ -122,21 +124,42 @@ export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics
   const participants = boundedMap<string, UserShort>(50_000)
   const usersBySub = boundedMap<string, { user: UserShort; until: number }>(50_000)
 
-  const raw: RawReads = {
-    userByHandle: (handle) =>
+  const raw = {
+    userByHandle: (handle: string) =>
       through({ entity: entities.userByHandle(handle), field: 'v' }, 'user', () => source.userByHandle(handle)),
-    listGroups: (userUuid, page) =>
+    listGroups: (userUuid: string, page: PageRequest) =>
       through({ entity: entities.groups(userUuid), field: pageField(page.limit, page.cursor) }, 'groups', () =>
         source.listGroups(userUuid, page),
-      ) as Promise<string>,
-    listMessages: (groupUuid, page) =>
+      ),
+    listMessages: (groupUuid: string, page: PageRequest) =>
       through({ entity: entities.messages(groupUuid), field: pageField(page.limit, page.cursor) }, 'messages', () =>
         source.listMessages(groupUuid, page),
-      ) as Promise<string>,
+      ),
+  }
+
+  async function hit(ref: EntryRef, kind: Kind): Promise<string | undefined> {
+    const seen = await cache.lookup(ref)
+    if (!seen || !('hit' in seen)) return undefined
+    metrics.cacheHits.inc({ entity: kind })
+    return seen.hit
+  }
+
+  const hits: CacheHits = {
+    userByHandle: (handle) => hit({ entity: entities.userByHandle(handle), field: 'v' }, 'user'),
+    listGroups: (userUuid, page) => hit({ entity: entities.groups(userUuid), field: pageField(page.limit, page.cursor) }, 'groups'),
+    listMessages: (groupUuid, page) =>
+      hit({ entity: entities.messages(groupUuid), field: pageField(page.limit, page.cursor) }, 'messages'),
+    async isParticipant(groupUuid, userUuid) {
+      const id = `${groupUuid}\n${userUuid}`
+      if (participants.has(id)) return true
+      const other = await hit({ entity: entities.participants(groupUuid), field: userUuid }, 'participants')
+      if (other) participants.set(id, JSON.parse(other) as UserShort)
+      return other !== undefined
+    },
   }
 
   return {
-    raw,
+    hits,
     async userBySub(sub) {
       const memo = usersBySub.get(sub)
       if (memo && memo.until > Date.now()) return memo.user
@@ -158,14 +181,6 @@ export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics
       )
       if (other) participants.set(id, other)
       return other
-    },
-    async peek(ref, kind) {
-      const seen = await cache.lookup(ref)
-      if (seen && 'hit' in seen) {
-        metrics.cacheHits.inc({ entity: kind })
-        return seen.hit
-      }
-      return undefined
     },
     async messagePosted(groupUuid, participants) {
       const dropped = [entities.messages(groupUuid), ...participants.map(entities.groups)]

@@ -83,6 +83,7 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
   function degrade(reason: string) {
     metrics.redisUp.set(0)
     usable = false
+    if (closed) return // our own close(): no outage to report, nothing to probe
     if (degradedSince === undefined && connectedOnce) {
       degradedSince = Date.now()
       log.warn({ reason }, 'cache degraded: Redis unavailable, reading from DynamoDB')
@@ -91,6 +92,9 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
   }
 
   function recover(): Promise<void> {
+    // The reset must come from .finally(), which always runs after this assignment: an async
+    // function's own `finally` runs synchronously on an early return, before `??=` stores the
+    // promise, which would leave a settled promise here and stop every later recovery.
     recovering ??= (async () => {
       try {
         if (client.status !== 'ready' || closed) return
@@ -114,10 +118,10 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
       } catch {
         metrics.redisErrors.inc()
         missedInvalidation = true // a bump may not have happened: make the next recovery bump
-      } finally {
-        recovering = undefined
       }
-    })()
+    })().finally(() => {
+      recovering = undefined
+    })
     return recovering
   }
 
@@ -162,9 +166,17 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
       await guarded(() => client.cacheRelease(leaseKey(entity), field, token))
     },
     async invalidate(entities) {
-      // If this fails, the cache degrades, and recovery bumps the epoch: nothing stale survives.
-      const done = await guarded(() => Promise.all(entities.map((e) => client.del(dataKey(e), leaseKey(e)))))
-      if (!done) missedInvalidation = true
+      // Sent even while this instance is degraded: other instances may still be reading from Redis
+      // (one timed-out command degrades only this one), so a drop that can reach Redis must. Without
+      // a connection it fails at once (no offline queue). If it fails, the cache degrades, and
+      // recovery bumps the epoch: nothing stale survives.
+      try {
+        await Promise.all(entities.map((e) => client.del(dataKey(e), leaseKey(e))))
+      } catch (err) {
+        missedInvalidation = true
+        metrics.redisErrors.inc()
+        degrade((err as Error).message)
+      }
     },
     status: () => (usable ? 'up' : 'degraded'),
     async close() {

@@ -65,14 +65,15 @@ t.test('fast path answers exactly as the adapter does', async (t) => {
   const before = await answered(fast)
   // Requests it leaves to the adapter even when they succeed: unknown query parameters.
   const adapterOnly = new Set(['/trpc/messageGroups.list?batch=0', '/trpc/messageGroups.list?other=1'])
-  let successes = 0
+  let hits = 0
   for (const [path, token] of cases) {
     // Twice: the first may fill the cache (a miss), the second is a hit.
     for (let round = 0; round < 2; round++) {
       const [a, b] = [await fast.call(path, { token }), await slow.call(path, { token })]
       const what = `${path.slice(0, 90)} (${token === brown ? 'brown' : token === londo ? 'londo' : 'bad token'}, round ${round})`
       t.equal(a.status, b.status, `status: ${what}`)
-      if (a.status === 200 && !adapterOnly.has(path)) successes++
+      // The second round is a cache hit: the fast path's to answer.
+      if (round === 1 && a.status === 200 && !adapterOnly.has(path)) hits++
       t.equal(a.headers.get('content-type'), b.headers.get('content-type'), `content-type: ${what}`)
       t.equal(a.headers.get('vary'), b.headers.get('vary'), `vary: ${what}`)
       t.same(a.body, b.body, `body: ${what}`)
@@ -82,7 +83,8 @@ t.test('fast path answers exactly as the adapter does', async (t) => {
 
   // The fast path did answer the hits: the slow app's adapter never saw them differently, and
   // the fast app counted them the same way per procedure.
-  t.equal((await answered(fast)) - before, successes, 'the fast path answered every successful query it takes')
+  const fastAnswers = (await answered(fast)) - before
+  t.ok(fastAnswers >= hits && fastAnswers <= 2 * hits, `the fast path answered every hit it takes (${fastAnswers}, ${hits} hits)`)
   t.equal(await answered(slow), 0, 'the other app never used it')
   const metrics = await fast.call('/metrics')
   t.match(metrics.body, /cruddur_trpc_requests_total\{procedure="messageGroups.list",code="OK"\} \d+/)
