@@ -9,6 +9,7 @@ import type { Message, MessageGroup, Page, UserShort } from '@cruddur/contracts'
 import type { PageRequest } from '../data/conversations-store.js'
 import type { Metrics } from '../metrics.js'
 import type { Reads } from '../services/reads.js'
+import { boundedMap } from '../lib/bounded-map.js'
 import { type CacheBackend, type EntryRef, entities, pageField } from './cache-backend.js'
 
 type Kind = 'messages' | 'groups' | 'participants' | 'user'
@@ -20,17 +21,6 @@ interface Flight {
 }
 
 const USER_MEMO_MS = 30_000
-
-/** A Map that forgets its oldest entry beyond `max`. */
-function boundedMap<K, V>(max: number): Map<K, V> {
-  const map = new Map<K, V>()
-  const set = map.set.bind(map)
-  map.set = (key, value) => {
-    if (!map.has(key) && map.size >= max) map.delete(map.keys().next().value!)
-    return set(key, value)
-  }
-  return map
-}
 
 const WAIT_STEPS_MS = [2, 5, 10, 20, 40, 80, 160, 320]
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
