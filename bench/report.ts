@@ -1,0 +1,233 @@
+// The results: a table on stdout, the ratios, and JSON under bench/results/ (latest.json too),
+// copied to docs/bench-latest.json.
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { cpus, loadavg, totalmem } from 'node:os'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { BenchOptions, ScenarioResult } from './scenarios.js'
+import { ROOT } from './servers.js'
+
+export interface Machine {
+  nproc: number
+  cpuModel: string
+  node: string
+  platform: string
+  totalMemMb: number
+  /** 1-minute load average when the bench started: how busy the shared machine was. */
+  loadAvg1m: number
+}
+
+export interface Ratios {
+  /** a-groups req/s over d-baseline req/s. */
+  cacheHitVsBaseline: number | null
+  /** a-groups req/s over b-groups req/s. */
+  groupsCacheVsNoCache: number | null
+  /** a-messages req/s over b-messages req/s. */
+  messagesCacheVsNoCache: number | null
+  /**
+   * Server CPU per request, a-groups over d-baseline: what the tRPC cache-hit path costs relative
+   * to the bare route. Steadier than req/s on a small shared machine, where the client, Redis and
+   * the other tenants share the cores with the server.
+   */
+  cpuCostCacheHitVsBaseline: number | null
+  /** CPU per request of b-groups (server + dynalite) over a-groups (server). */
+  cpuCostNoCacheVsCache: number | null
+  /** Stale reads over every mixed-load run (messages and groups). */
+  staleReads: number | null
+}
+
+export interface BenchResults {
+  version: 1
+  startedAt: string
+  finishedAt: string
+  totalSec: number
+  machine: Machine
+  options: BenchOptions
+  fixtures: { users: number; conversations: number; messagesEach: number; seconds: number }
+  scenarios: ScenarioResult[]
+  ratios: Ratios
+}
+
+export function machine(): Machine {
+  let cpuModel = cpus()[0]?.model ?? 'unknown'
+  try {
+    cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpuModel
+  } catch {
+    // not Linux: os.cpus() it is
+  }
+  return {
+    nproc: cpus().length,
+    cpuModel,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    totalMemMb: Math.round(totalmem() / 2 ** 20),
+    loadAvg1m: loadavg()[0] ?? 0,
+  }
+}
+
+export function ratios(scenarios: ScenarioResult[]): Ratios {
+  const rps = (id: string) => scenarios.find((s) => s.id === id)?.throughput.rps
+  const over = (a: string, b: string) => {
+    const x = rps(a)
+    const y = rps(b)
+    return x !== undefined && y !== undefined && y > 0 ? x / y : null
+  }
+  const cost = (a: string, b: string, withDynalite: boolean) => {
+    const cpu = (id: string) => {
+      const s = scenarios.find((x) => x.id === id)
+      return s ? s.cpuUsPerRequest.server + (withDynalite ? s.cpuUsPerRequest.dynalite : 0) : undefined
+    }
+    const x = cpu(a)
+    const y = cpu(b)
+    return x !== undefined && y !== undefined && y > 0 ? x / y : null
+  }
+  const mixed = scenarios.filter((s) => s.consistency)
+  return {
+    cacheHitVsBaseline: over('a-groups', 'd-baseline'),
+    groupsCacheVsNoCache: over('a-groups', 'b-groups'),
+    messagesCacheVsNoCache: over('a-messages', 'b-messages'),
+    cpuCostCacheHitVsBaseline: cost('a-groups', 'd-baseline', false),
+    cpuCostNoCacheVsCache: cost('b-groups', 'a-groups', true),
+    staleReads: mixed.length ? mixed.reduce((n, s) => n + s.consistency!.staleMessageReads + s.consistency!.staleGroupReads, 0) : null,
+  }
+}
+
+const ms = (v: number) => (Number.isFinite(v) ? (v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)) : '-')
+
+export function table(results: BenchResults): string {
+  const head = ['scenario', 'req/s', 'p50 ms', 'p97.5 ms', 'p99 ms', 'errors', 'non-2xx', 'hit ratio', 'RSS MB', 'srv µs/req', 'cores srv/all']
+  const rows = results.scenarios.map((s) => [
+    s.id,
+    Math.round(s.throughput.rps).toString(),
+    ms(s.fixedRate.latency.p50),
+    ms(s.fixedRate.latency.p97_5),
+    ms(s.fixedRate.latency.p99),
+    String(s.errors),
+    String(s.non2xx),
+    s.hitRatio === null ? '-' : `${(s.hitRatio * 100).toFixed(1)}%`,
+    s.memory ? s.memory.rssMb.toFixed(0) : '-',
+    Math.round(s.cpuUsPerRequest.server).toString(),
+    `${s.cpuCores.server.toFixed(2)}/${s.cpuCores.machine.toFixed(2)}`,
+  ])
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
+  const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)]
+
+  const r = results.ratios
+  const x = (v: number | null, digits = 2) => (v === null ? 'n/a' : `${v.toFixed(digits)}×`)
+  out.push(
+    '',
+    `srv µs/req: the server process's CPU time per request; cores srv/all: cores busy with the server / on the whole machine (of ${results.machine.nproc}); both in the throughput round`,
+    `req/s: max rate, ${results.options.connections} connections, no pipelining; latency: ${results.options.latencyDriver} at ${Math.round(results.options.latencyLoad * 100)}% of each scenario's req/s` +
+      (results.options.slices > 1 ? `; a, b, d rounds interleaved in ${results.options.slices} slices` : ''),
+    `(a) / (d)  cache hit vs bare Fastify + Redis GET:   ${x(r.cacheHitVsBaseline)}`,
+    `(a) / (b)  groups, cache vs CACHE_MODE=off:         ${x(r.groupsCacheVsNoCache)}`,
+    `(a) / (b)  messages, cache vs CACHE_MODE=off:       ${x(r.messagesCacheVsNoCache)}`,
+    `server CPU per request: a-groups costs ${x(r.cpuCostCacheHitVsBaseline)} of d-baseline's; b-groups (server + dynalite) ${x(r.cpuCostNoCacheVsCache)} of a-groups'`,
+  )
+  for (const s of results.scenarios.filter((s) => s.consistency)) {
+    const c = s.consistency!
+    out.push(
+      `(c) ${s.id}: stale reads ${c.staleMessageReads + c.staleGroupReads} (messages ${c.staleMessageReads} of ${c.messageReads}, groups ${c.staleGroupReads} of ${c.groupReads}), ` +
+        `writes ${c.writes}, failed writes ${c.failedWrites}, errors ${s.errors}, non-2xx ${s.non2xx}`,
+    )
+  }
+  for (const s of results.scenarios.filter((s) => s.fixedRate.overloaded)) {
+    out.push(
+      `note: ${s.id}: the fixed-rate round got ${Math.round(s.fixedRate.rps)}/s of ${s.fixedRate.targetRate}/s asked: ` +
+        'the machine did not keep up, so its latencies include a growing queue',
+    )
+  }
+  for (const s of results.scenarios) {
+    const redisErrors = s.cache?.redisErrors ?? 0
+    if (!redisErrors && !s.warnings) continue
+    let first = s.warningLines[0] ?? ''
+    try {
+      const line = JSON.parse(first) as { msg?: string; reason?: string }
+      first = [line.msg, line.reason].filter(Boolean).join(': ')
+    } catch {
+      // not a pino line: as written
+    }
+    out.push(`note: ${s.id}: ${redisErrors} Redis command errors, ${s.warnings} server warnings${first ? ` (first: ${first})` : ''}`)
+  }
+  const m = results.machine
+  out.push('', `machine: ${m.nproc} × ${m.cpuModel}, node ${m.node}, load average ${m.loadAvg1m.toFixed(2)} at start; ${results.totalSec.toFixed(0)} s in all`)
+  return out.join('\n')
+}
+
+/** bench/results/<timestamp>.json and bench/results/latest.json. */
+export async function writeResults(results: BenchResults): Promise<{ file: string; latest: string }> {
+  const dir = join(ROOT, 'bench', 'results')
+  await mkdir(dir, { recursive: true })
+  const stamp = results.startedAt.replace(/[:.]/g, '-')
+  const file = join(dir, `${stamp}.json`)
+  const latest = join(dir, 'latest.json')
+  const json = JSON.stringify(results, null, 2) + '\n'
+  await writeFile(file, json)
+  await writeFile(latest, json)
+  return { file, latest }
+}
+
+/** A run of every scenario: what docs/ shows. Partial runs (a smoke test, one scenario) stay out of it. */
+export const complete = (results: BenchResults): boolean => ['a', 'b', 'c', 'd'].every((s) => results.options.scenarios.includes(s))
+
+const START = '<!-- bench:latest:start (written by npm run bench) -->'
+const END = '<!-- bench:latest:end -->'
+
+/** The latest figures as Markdown: what docs/benchmark.md shows between its markers. */
+export function markdown(results: BenchResults): string {
+  const m = results.machine
+  const o = results.options
+  const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)} %`)
+  const x = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(2)}×`)
+  const lines = [
+    `Run of ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.nproc} × ${m.cpuModel} (\`nproc\` ${m.nproc}, ${m.totalMemMb} MB), ` +
+      `Node ${m.node}, ${m.platform}; load average ${m.loadAvg1m.toFixed(2)} when it started; ${results.totalSec.toFixed(0)} s in all. ` +
+      `Options: ${o.durationSec} s rounds (${o.slices} interleaved slices for a, b, d), ${o.warmupSec} s warm-up, ${o.connections} connections, ` +
+      `${results.fixtures.users} users, ${results.fixtures.conversations} conversations × ${results.fixtures.messagesEach} messages; ` +
+      `latency at ${Math.round(o.latencyLoad * 100)} % of each scenario's req/s (${o.latencyDriver}).`,
+    '',
+    '| scenario | req/s | p50 ms | p97.5 ms | p99 ms | errors | non-2xx | cache hit ratio | server RSS MB | server CPU µs/req | cores: server / machine |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    ...results.scenarios.map(
+      (s) =>
+        `| ${s.id} | ${Math.round(s.throughput.rps)} | ${ms(s.fixedRate.latency.p50)} | ${ms(s.fixedRate.latency.p97_5)} | ${ms(s.fixedRate.latency.p99)} | ` +
+        `${s.errors} | ${s.non2xx} | ${pct(s.hitRatio)} | ${s.memory ? s.memory.rssMb.toFixed(0) : '–'} | ${Math.round(s.cpuUsPerRequest.server)} | ` +
+        `${s.cpuCores.server.toFixed(2)} / ${s.cpuCores.machine.toFixed(2)} |`,
+    ),
+    '',
+    `- (a) / (d), cache hit vs bare Fastify + one Redis GET: **${x(results.ratios.cacheHitVsBaseline)}** in req/s; ` +
+      `server CPU per request **${x(results.ratios.cpuCostCacheHitVsBaseline)}** the baseline's.`,
+    `- (a) / (b), cache vs \`CACHE_MODE=off\`: **${x(results.ratios.groupsCacheVsNoCache)}** (messageGroups.list), ` +
+      `**${x(results.ratios.messagesCacheVsNoCache)}** (messages.list) in req/s; without the cache a groups read costs ` +
+      `${x(results.ratios.cpuCostNoCacheVsCache)} the CPU (server + dynalite).`,
+  ]
+  for (const s of results.scenarios.filter((s) => s.consistency)) {
+    const c = s.consistency!
+    lines.push(
+      `- ${s.id} (${s.target}): **${c.staleMessageReads + c.staleGroupReads} stale reads** (messages.list ${c.staleMessageReads} of ${c.messageReads}, ` +
+        `messageGroups.list ${c.staleGroupReads} of ${c.groupReads}) over ${c.writes} acknowledged writes; ${c.failedWrites} failed writes, ${s.errors} errors, ${s.non2xx} non-2xx.`,
+    )
+  }
+  for (const s of results.scenarios) {
+    if (s.fixedRate.overloaded) lines.push(`- ${s.id}: the fixed-rate round got ${Math.round(s.fixedRate.rps)}/s of ${s.fixedRate.targetRate}/s: its latencies include a growing queue.`)
+    const redisErrors = s.cache?.redisErrors ?? 0
+    if (redisErrors || s.warnings) lines.push(`- ${s.id}: ${redisErrors} Redis command errors and ${s.warnings} server warnings during the measured rounds.`)
+  }
+  return lines.join('\n')
+}
+
+/** Rewrites the figures between the markers of docs/benchmark.md; false when it has none. */
+export async function updateDoc(results: BenchResults, file = join(ROOT, 'docs', 'benchmark.md')): Promise<boolean> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch {
+    return false
+  }
+  const a = text.indexOf(START)
+  const b = text.indexOf(END)
+  if (a < 0 || b < a) return false
+  await writeFile(file, `${text.slice(0, a + START.length)}\n${markdown(results)}\n${text.slice(b)}`)
+  return true
+}

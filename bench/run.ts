@@ -1,0 +1,244 @@
+// npm run bench [-- --duration 5 --slices 5 --warmup 1 --connections 50 --scenarios a,b,c,d]
+// Starts its own backends and servers (child processes), writes fixtures, runs the scenarios,
+// prints a table and writes bench/results/<timestamp>.json, latest.json, docs/bench-latest.json and
+// docs/bench-latency.svg. See docs/benchmark.md.
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { Redis } from 'ioredis'
+import { CLIENT_ID, createConversations, createDatabase, createMessageTable, createSigning, createUsers, POOL_ID } from './fixtures.js'
+import type { BenchDatabase, Signing } from './fixtures.js'
+import { HttpDriver } from './load.js'
+import { publish } from './publish.js'
+import { type BenchResults, complete, machine, ratios, table, writeResults } from './report.js'
+import { type BenchOptions, type Env, type GetScenario, runGetScenarios, type ScenarioResult, scenarioC, stopCurrent } from './scenarios.js'
+import { quietNodeVersionWarning } from '../server/process.js'
+import { killAllNow, ROOT, startBaseline, startDynaliteChild, startServer, stopAll } from './servers.js'
+
+const USAGE = `usage: npm run bench -- [--duration S] [--slices N] [--warmup S] [--connections N] [--scenarios a,b,c,d]
+       [--users N] [--conversations N] [--messages N] [--latency-load F] [--latency-driver open-loop|autocannon] [--no-multi]`
+
+function options(): BenchOptions {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '5' },
+      slices: { type: 'string', default: '5' },
+      warmup: { type: 'string', default: '1' },
+      connections: { type: 'string', default: '50' },
+      scenarios: { type: 'string', default: 'a,b,c,d' },
+      users: { type: 'string', default: '200' },
+      conversations: { type: 'string', default: '400' },
+      messages: { type: 'string', default: '3' },
+      'latency-load': { type: 'string', default: '0.5' },
+      'latency-driver': { type: 'string', default: 'open-loop' },
+      'no-multi': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  })
+  if (values.help) {
+    console.log(USAGE)
+    process.exit(0)
+  }
+  const num = (name: string, v: string, min: number, max = Infinity) => {
+    const n = Number(v)
+    if (!Number.isFinite(n) || n < min || n > max) {
+      console.error(`--${name}: expected a number from ${min}${max < Infinity ? ` to ${max}` : ''} (got ${JSON.stringify(v)})\n${USAGE}`)
+      process.exit(2)
+    }
+    return n
+  }
+  const scenarios = values.scenarios.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)
+  if (!scenarios.length || scenarios.some((s) => !['a', 'b', 'c', 'd'].includes(s))) {
+    console.error(`--scenarios: a comma-separated subset of a,b,c,d (got ${JSON.stringify(values.scenarios)})\n${USAGE}`)
+    process.exit(2)
+  }
+  const driver = values['latency-driver']
+  if (driver !== 'open-loop' && driver !== 'autocannon') {
+    console.error(`--latency-driver: open-loop or autocannon (got ${JSON.stringify(driver)})\n${USAGE}`)
+    process.exit(2)
+  }
+  return {
+    durationSec: num('duration', values.duration, 1),
+    slices: Math.round(num('slices', values.slices, 1, 100)),
+    warmupSec: num('warmup', values.warmup, 1),
+    connections: Math.round(num('connections', values.connections, 1, 1000)),
+    scenarios,
+    users: Math.round(num('users', values.users, 2)),
+    conversations: Math.round(num('conversations', values.conversations, 1)),
+    messagesEach: Math.round(num('messages', values.messages, 1, 100)),
+    latencyLoad: num('latency-load', values['latency-load'], 0.01, 1),
+    latencyDriver: driver,
+    multiInstance: !values['no-multi'],
+  }
+}
+
+quietNodeVersionWarning() // the AWS SDK's notice about Node 22, as the server silences it
+
+const began = performance.now()
+const log = (line: string) => console.log(`[bench ${((performance.now() - began) / 1000).toFixed(1).padStart(5)}s] ${line}`)
+
+async function main() {
+  const opts = options()
+  const startedAt = new Date()
+  const t0 = performance.now()
+  const host = machine() // the load average before the bench adds its own
+  const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+  const prefix = `cmbench_${Math.random().toString(36).slice(2, 10)}`
+  const ddbTable = 'cruddur-messages'
+  const abort = new AbortController()
+  const driver = new HttpDriver(opts.connections)
+
+  let db: BenchDatabase | undefined
+  let signing: Signing | undefined
+  let redis: Redis | undefined
+  let cleaning: Promise<void> | undefined
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      driver.close()
+      await stopAll().catch((err: unknown) => console.error('[bench] stopping children:', err))
+      await db?.drop().catch((err: unknown) => console.error(`[bench] dropping ${db?.name}:`, err))
+      if (redis) {
+        await deleteKeys(redis, `${prefix}:*`).catch((err: unknown) => console.error('[bench] deleting Redis keys:', err))
+        redis.disconnect()
+      }
+      await signing?.cleanup().catch(() => {})
+    })())
+  process.on('exit', killAllNow)
+  // Output piped into a pager or `head` that exits must not end the run before it cleaned up.
+  process.stdout.on('error', () => {})
+  process.stderr.on('error', () => {})
+  const fail = (err: unknown) => {
+    console.error(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
+    abort.abort()
+    stopCurrent()
+    void cleanup().finally(() => process.exit(1))
+  }
+  process.on('uncaughtException', fail)
+  process.on('unhandledRejection', fail)
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      console.error(`\n[bench] ${sig}: stopping`)
+      abort.abort()
+      stopCurrent()
+      void cleanup().finally(() => process.exit(130))
+    })
+  }
+
+  try {
+    if (opts.scenarios.includes('b') && !(await readFile(join(ROOT, 'server', 'config.ts'), 'utf8')).includes('CACHE_MODE')) {
+      log('CACHE_MODE is not in server/config.ts yet: scenario b skipped')
+      opts.scenarios = opts.scenarios.filter((s) => s !== 'b')
+    }
+    redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true })
+    await redis.connect()
+    log(`backends: dynalite child, PostgreSQL ${new URL(adminUrl).host}, Redis ${new URL(redisUrl).host} (prefix ${prefix})`)
+    // Assigned as each settles, so that cleanup finds whatever was made if another one fails.
+    const [dynalite] = await Promise.all([
+      startDynaliteChild().then(async (d) => {
+        await createMessageTable(d.url, ddbTable)
+        return d
+      }),
+      createDatabase(adminUrl).then((d) => (db = d)),
+      createSigning().then((k) => (signing = k)),
+    ])
+    if (!db || !signing) throw new Error('unreachable: backends not set up')
+
+    const common: Record<string, string> = {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: db.url,
+      REDIS_URL: redisUrl,
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL_DYNAMODB: dynalite.url,
+      DDB_MESSAGE_TABLE: ddbTable,
+      COGNITO_USER_POOL_ID: POOL_ID,
+      COGNITO_CLIENT_ID: CLIENT_ID,
+      COGNITO_JWKS_FILE: signing.jwksFile,
+      CACHE_KEY_PREFIX: prefix,
+      CACHE_MODE: 'auto',
+    }
+    const wantsMulti = opts.scenarios.includes('c') && opts.multiInstance
+    log(`servers: A (cache)${opts.scenarios.includes('b') ? ', B (CACHE_MODE=off)' : ''}${wantsMulti ? ', A2 (cache, same Redis)' : ''}${opts.scenarios.includes('d') ? ', baseline' : ''}`)
+    const [A, B, A2, D] = await Promise.all([
+      startServer('A', common),
+      opts.scenarios.includes('b') ? startServer('B', { ...common, CACHE_MODE: 'off' }) : undefined,
+      wantsMulti ? startServer('A2', common) : undefined,
+      opts.scenarios.includes('d') ? startBaseline({ REDIS_URL: redisUrl, BASELINE_PREFIX: `${prefix}:baseline:` }) : undefined,
+    ])
+
+    const f0 = performance.now()
+    const users = await createUsers(db.sql, signing, opts.users)
+    const conversations = await createConversations(driver, A.url, users, opts.conversations, opts.messagesEach, 32)
+    const fixtureSec = (performance.now() - f0) / 1000
+    log(`fixtures: ${users.length} users, ${conversations.length} conversations × ${opts.messagesEach} messages in ${fixtureSec.toFixed(1)} s`)
+
+    const env: Env = {
+      options: opts,
+      driver,
+      users,
+      conversations,
+      dynalite,
+      A,
+      B: B ?? A,
+      ...(A2 ? { A2 } : {}),
+      ...(D ? { D } : {}),
+      signal: abort.signal,
+      log,
+      cacheWarm: false,
+      async prepareBaseline(bodies) {
+        const pipeline = redis!.pipeline()
+        bodies.forEach((body, i) => pipeline.set(`${prefix}:baseline:${i}`, body, 'EX', 3600))
+        await pipeline.exec()
+      },
+    }
+    const scenarios: ScenarioResult[] = []
+    // The read-only scenarios first (the mixed load's writes change what they read), their rounds
+    // interleaved so that their ratios compare the same moments of this shared machine.
+    const order: GetScenario[] = ['a-groups', 'd-baseline', 'a-messages', 'b-groups', 'b-messages']
+    const gets = order.filter((id) => opts.scenarios.includes(id[0]!))
+    if (gets.length) scenarios.push(...(await runGetScenarios(env, gets)))
+    if (opts.scenarios.includes('c') && !abort.signal.aborted) {
+      scenarios.push(await scenarioC(env, [A], 'c-mixed', 'mixed, server A'))
+      if (A2) scenarios.push(await scenarioC(env, [A, A2], 'c-mixed-2x', 'mixed, servers A and A2'))
+    }
+    if (abort.signal.aborted) return
+
+    const results: BenchResults = {
+      version: 1,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      totalSec: (performance.now() - t0) / 1000,
+      machine: host,
+      options: opts,
+      fixtures: { users: users.length, conversations: conversations.length, messagesEach: opts.messagesEach, seconds: fixtureSec },
+      scenarios,
+      ratios: ratios(scenarios),
+    }
+    const written = await writeResults(results)
+    const published = complete(results) ? await publish(results) : []
+    console.log('\n' + table(results) + '\n')
+    log(`wrote ${[written.file, written.latest, ...published].join(', ')}`)
+    if (!published.length) log('a partial run: docs/ left as they are (npx tsx bench/publish.ts publishes a results file)')
+  } finally {
+    await cleanup()
+  }
+}
+
+/** Deletes the keys matching `pattern` (SCAN, never KEYS). */
+async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = next
+    if (keys.length) await redis.del(...keys)
+  } while (cursor !== '0')
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,192 @@
+// The processes the bench starts: dynalite, the server instances and the baseline, each a child
+// process of its own (one PID each, so its memory and CPU are its own), all killed at the end.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url))
+
+export interface Child {
+  name: string
+  pid: number
+  url: string
+  proc: ChildProcess
+  /** Log lines at warn or above (pino level >= 40) the child wrote. */
+  warnings(): number
+  /** Their text (up to 1000 lines; warningLines().slice(n) holds those after the n-th). */
+  warningLines(): string[]
+  /** The last output, for error messages. */
+  tail(): string
+  exited(): boolean
+}
+
+const children = new Set<Child>()
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+export function startChild(name: string, args: string[], env: Record<string, string>, port: number): Child {
+  const proc = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  if (proc.pid === undefined) throw new Error(`${name}: could not start`)
+  let tail = ''
+  let warnings = 0
+  const warningLines: string[] = []
+  let exited = false
+  const keep = (chunk: Buffer) => {
+    const text = chunk.toString()
+    for (const line of text.split('\n')) {
+      const level = /"level":(\d+)/.exec(line)
+      if (level && Number(level[1]) >= 40) {
+        warnings++
+        if (warningLines.length < 1000) warningLines.push(line.slice(0, 500))
+      }
+    }
+    tail = (tail + text).slice(-4000)
+  }
+  proc.stdout!.on('data', keep)
+  proc.stderr!.on('data', keep)
+  const child: Child = {
+    name,
+    pid: proc.pid,
+    url: `http://127.0.0.1:${port}`,
+    proc,
+    warnings: () => warnings,
+    warningLines: () => warningLines,
+    tail: () => tail,
+    exited: () => exited,
+  }
+  proc.once('exit', () => {
+    exited = true
+    children.delete(child)
+  })
+  children.add(child)
+  return child
+}
+
+/** dynalite as a child process, in memory. */
+export async function startDynaliteChild(): Promise<Child> {
+  const port = await freePort()
+  const child = startChild(
+    'dynalite',
+    ['node_modules/dynalite/cli.js', '--port', String(port), '--host', '127.0.0.1', '--createTableMs', '0', '--deleteTableMs', '0'],
+    {},
+    port,
+  )
+  await waitFor(child, async () => {
+    // Any HTTP answer means it listens (dynalite answers 400 to a request without a target).
+    await fetch(child.url, { method: 'POST' })
+    return true
+  })
+  return child
+}
+
+export async function startServer(name: string, env: Record<string, string>): Promise<Child> {
+  const port = await freePort()
+  const child = startChild('server ' + name, ['--import', 'tsx', 'server/main.ts'], { ...env, PORT: String(port), HOST: '127.0.0.1' }, port)
+  await waitFor(child, async () => {
+    const res = await fetch(child.url + '/ready')
+    const body = (await res.json()) as { cache?: string }
+    // With Redis configured, wait for its connection too, so the first reads can fill the cache.
+    return res.status === 200 && (env.CACHE_MODE === 'off' || body.cache === 'up')
+  })
+  return child
+}
+
+export async function startBaseline(env: Record<string, string>): Promise<Child> {
+  const port = await freePort()
+  const child = startChild('baseline', ['--import', 'tsx', 'bench/baseline-server.ts'], { ...env, PORT: String(port) }, port)
+  await waitFor(child, async () => (await fetch(child.url + '/health')).status === 200)
+  return child
+}
+
+async function waitFor(child: Child, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    if (child.exited()) throw new Error(`${child.name} exited during start-up:\n${child.tail()}`)
+    try {
+      if (await probe()) return
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > until) throw new Error(`${child.name} not ready after ${timeoutMs} ms:\n${child.tail()}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+/** Resident memory of a process in MB (VmRSS), and its peak (VmHWM). */
+export function memoryOf(pid: number): { rssMb: number; peakMb: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN)
+    return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 }
+  } catch {
+    return null
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+  } catch {
+    return NaN
+  }
+}
+/** Busy and total CPU time of the whole machine so far, in seconds summed over cores (/proc/stat). */
+export function machineCpuSeconds(): { busy: number; total: number } {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number)
+    const total = fields.reduce((a, b) => a + b, 0)
+    const idle = fields[3]! + fields[4]! // idle + iowait
+    return { busy: (total - idle) / CLOCK_TICKS, total: total / CLOCK_TICKS }
+  } catch {
+    return { busy: NaN, total: NaN }
+  }
+}
+
+/** USER_HZ: 100 on every Linux the bench runs on. */
+const CLOCK_TICKS = 100
+
+/** Stops one child: SIGTERM (graceful close), SIGKILL after `graceMs`. */
+export async function stopChild(child: Child, graceMs = 5000): Promise<void> {
+  if (child.exited()) return
+  const gone = new Promise<void>((resolve) => child.proc.once('exit', () => resolve()))
+  child.proc.kill('SIGTERM')
+  const timer = setTimeout(() => child.proc.kill('SIGKILL'), graceMs)
+  await gone
+  clearTimeout(timer)
+}
+
+/** Stops every child still running. */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...children].map((c) => stopChild(c)))
+}
+
+/** Last resort, synchronous (process 'exit'): kill what is left by PID. */
+export function killAllNow(): void {
+  for (const c of children) {
+    try {
+      process.kill(c.pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+}
