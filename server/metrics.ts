@@ -13,12 +13,15 @@ export interface Metrics {
   redisErrors: Counter
   redisUp: Gauge
   fastPathAnswers: Counter
+  /** Counts one procedure call and its latency (label children are kept: this runs per call). */
+  observeCall(procedure: string, code: string, seconds: number): void
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry()
   const registers = [registry]
-  return {
+  const children = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>()
+  const metrics: Omit<Metrics, 'observeCall'> = {
     registry,
     requests: new Counter({
       name: 'cruddur_trpc_requests_total',
@@ -54,5 +57,18 @@ export function createMetrics(): Metrics {
       registers,
     }),
     redisUp: new Gauge({ name: 'cruddur_redis_up', help: '1 when the Redis cache is in use, 0 when degraded (reads go to DynamoDB)', registers }),
+  }
+  return {
+    ...metrics,
+    observeCall(procedure, code, seconds) {
+      const id = `${procedure} ${code}`
+      let child = children.get(id)
+      if (!child) {
+        child = { count: metrics.requests.labels({ procedure, code }), time: metrics.duration.labels({ procedure }) }
+        children.set(id, child)
+      }
+      child.count.inc()
+      child.time.observe(seconds)
+    },
   }
 }

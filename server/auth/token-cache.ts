@@ -6,16 +6,20 @@ import type { AccessTokenVerifier, VerifiedToken } from './verifier.js'
 export function cachingVerifier(inner: AccessTokenVerifier, options: { max?: number; now?: () => number } = {}): AccessTokenVerifier {
   const max = options.max ?? 10_000
   const now = options.now ?? Date.now
-  const verified = boundedMap<string, VerifiedToken>(max)
+  // Keyed by the signature (a short key hashes faster than the whole token); the full token must
+  // still match, so a forged token reusing a signature is verified, and fails, like any other.
+  const verified = boundedMap<string, { token: string; result: VerifiedToken }>(max)
+  const keyOf = (token: string) => token.slice(token.lastIndexOf('.') + 1)
   return {
     async verify(token) {
-      const known = verified.get(token)
-      if (known) {
-        if (known.exp * 1000 > now()) return known
-        verified.delete(token)
+      const key = keyOf(token)
+      const known = verified.get(key)
+      if (known && known.token === token) {
+        if (known.result.exp * 1000 > now()) return known.result
+        verified.delete(key)
       }
       const result = await inner.verify(token) // throws: nothing stored
-      verified.set(token, result)
+      verified.set(key, { token, result })
       return result
     },
   }

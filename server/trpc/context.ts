@@ -17,6 +17,10 @@ export interface ContextDeps {
 /** The token of an `Authorization: Bearer <token>` header; throws AuthError otherwise. */
 export function bearerToken(header: string | undefined): string {
   if (!header) throw new AuthError('missing bearer token')
+  // The common spelling without a regular expression (this runs on every request).
+  if (header.startsWith('Bearer ') && header.length > 7 && !/\s/.test(header.charAt(7)) && header.indexOf(' ', 7) === -1) {
+    return header.slice(7)
+  }
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
   if (!match) throw new AuthError('authorization header must be "Bearer <token>"')
   return match[1]!

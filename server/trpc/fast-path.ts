@@ -70,10 +70,7 @@ export function fastPath(deps: Omit<ContextDeps, 'reads' | 'conversations'> & { 
       if (data.some((d) => d === undefined)) return false
       const seconds = (performance.now() - started) / 1000
       deps.metrics.fastPathAnswers.inc()
-      for (const path of paths) {
-        deps.metrics.requests.inc({ procedure: path, code: 'OK' })
-        deps.metrics.duration.observe({ procedure: path }, seconds)
-      }
+      for (const path of paths) deps.metrics.observeCall(path, 'OK', seconds)
       reply
         .code(200)
         .header('content-type', 'application/json')

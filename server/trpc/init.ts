@@ -94,10 +94,9 @@ export const countedErrors = new WeakSet<object>()
 
 /** Per-procedure request counts and latency; each call of a batch counts on its own. */
 const observe = t.middleware(async ({ ctx, path, next }) => {
-  const stop = ctx.metrics.duration.startTimer({ procedure: path })
+  const started = performance.now()
   const result = await next()
-  stop()
-  ctx.metrics.requests.inc({ procedure: path, code: result.ok ? 'OK' : result.error.code })
+  ctx.metrics.observeCall(path, result.ok ? 'OK' : result.error.code, (performance.now() - started) / 1000)
   if (!result.ok) countedErrors.add(result.error)
   return result
 })
