@@ -40,6 +40,8 @@ local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur and string.sub(cur, 1, #ARGV[2] + 1) == ARGV[2] .. '|' then redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 1`
 
+const FAILURES_TO_DEGRADE = 3
+
 type Scripted = RedisClient & {
   cacheRelease(lease: string, field: string, token: string): Promise<number>
   cacheAcquire(lease: string, data: string, field: string, token: string, leaseMs: number): Promise<number>
@@ -72,6 +74,8 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
 
   let usable = false
   let connectedOnce = false
+  /** Consecutive failed or timed-out reads: one slow answer on a busy machine is no outage. */
+  let failures = 0
   /** A write this instance could not invalidate: the next recovery must bump the epoch. */
   let missedInvalidation = false
   let degradedSince: number | undefined
@@ -108,6 +112,7 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
           bump = missedInvalidation
         }
         if (closed) return
+        failures = 0
         usable = true
         metrics.redisUp.set(1)
         if (probe) clearInterval(probe)
@@ -131,14 +136,19 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
     // ioredis reports connection errors here; 'close' and the probe handle the state.
   })
 
-  /** Runs a command; a failure or timeout degrades the cache and yields undefined. */
+  /**
+   * Runs a read-side command; a failure yields undefined (the caller reads the source). A few in a
+   * row degrade the cache, so a slow Redis costs at most that many timeouts before reads skip it.
+   */
   async function guarded<T>(run: () => Promise<T>): Promise<T | undefined> {
     if (!usable) return undefined
     try {
-      return await run()
+      const result = await run()
+      failures = 0
+      return result
     } catch (err) {
       metrics.redisErrors.inc()
-      degrade((err as Error).message)
+      if (++failures >= FAILURES_TO_DEGRADE) degrade((err as Error).message)
       return undefined
     }
   }
