@@ -66,6 +66,7 @@ export const cognitoSyncUserIds: Command<Context> = {
     const claims = new Map<string, number>()
     for (const u of poolList) if (u.handle) claims.set(normalizeHandle(u.handle).toLowerCase(), (claims.get(normalizeHandle(u.handle).toLowerCase()) ?? 0) + 1)
 
+    const replacedSubs: string[] = []
     let updated = 0
     let unchanged = 0
     let unmatched = 0
@@ -96,6 +97,7 @@ export const cognitoSyncUserIds: Command<Context> = {
       }
       try {
         await repo.setCognitoUserId(user.handle, u.sub)
+        if (user.cognitoUserId) replacedSubs.push(user.cognitoUserId)
         updated++
         report(user.cognitoUserId ? `matched: updated (was ${user.cognitoUserId})` : 'matched: updated')
       } catch (err) {
@@ -107,6 +109,9 @@ export const cognitoSyncUserIds: Command<Context> = {
     for (const line of columns(rows, { header: ['handle', 'sub', 'outcome'] })) ctx.out(line)
     const summary = `matched ${updated + unchanged} (${updated} updated, ${unchanged} already set), unmatched ${unmatched}`
     ctx.out(conflicts ? `${summary}, conflicts ${conflicts}` : summary)
+    if (replacedSubs.length && (await ctx.forgetSubs(replacedSubs)) === 'unreachable') {
+      ctx.out(`note: Redis was unreachable; sign-ins cached for the ${plural(replacedSubs.length, 'replaced sub')} expire within CACHE_TTL_SECONDS`)
+    }
     if (conflicts) throw new CliError(`${plural(conflicts, 'Cognito user')} could not be synced (see the conflicts above)`)
   },
 }

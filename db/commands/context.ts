@@ -1,9 +1,9 @@
 // The connections a command uses, opened on first use from the shared configuration and closed when
 // the command ends, and the translation of any failure into one line naming the service.
 import type { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider'
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { Backends } from '../../server/backends.js'
+import { forgetCachedSubs } from '../../server/cache/forget-users.js'
 import { type Config, ConfigError } from '../../server/config.js'
 import { type ConversationsStore, createConversationsStore } from '../../server/data/conversations-store.js'
 import type { Sql } from '../../server/data/postgres.js'
@@ -17,8 +17,8 @@ export interface Context {
   sql(): Promise<Sql>
   users(): Promise<UsersRepository>
   ddb(): Promise<DynamoDBDocumentClient>
-  /** The same connection, for the table-level (non-document) commands. */
-  dynamoClient(): Promise<DynamoDBClient>
+  /** Drops cached sign-ins (sub -> user) of these subs, where the configuration names a Redis. */
+  forgetSubs(subs: string[]): Promise<'forgotten' | 'no shared cache' | 'unreachable'>
   store(): Promise<ConversationsStore>
   cognito(): Promise<CognitoIdentityProviderClient>
   close(): Promise<void>
@@ -136,8 +136,7 @@ export function createContext(config: Config, out: (line: string) => void): Cont
     sql: async () => (await open()).sql,
     users: async () => createUsersRepository((await open()).sql),
     ddb: async () => (await open()).ddb,
-    // A document client sends plain DynamoDB commands through the same stack as its inner client.
-    dynamoClient: async () => (await open()).ddb as unknown as DynamoDBClient,
+    forgetSubs: (subs) => forgetCachedSubs(config, subs),
     store: async () => createConversationsStore((await open()).ddb, config.table),
     async cognito() {
       if (cognito) return cognito

@@ -16,7 +16,7 @@ export const ddbSchemaLoad: Command<Context> = {
   async run(ctx, argv) {
     parseCommandArgs(this, argv, {})
     const table = ctx.config.table
-    const created = await createTable(await ctx.dynamoClient(), table)
+    const created = await createTable(await ctx.ddb(), table)
     ctx.out(created ? `created table ${table} (index ${GROUP_INDEX})` : `table ${table} already exists; nothing to do`)
   },
 }
@@ -28,7 +28,7 @@ export const ddbDrop: Command<Context> = {
   async run(ctx, argv) {
     const [table] = parseCommandArgs(this, argv, { positionals: ['<table>'] }).positionals as [string]
     if (!TABLE_NAME.test(table)) throw new UsageError(`'${table}' is not a DynamoDB table name`, usageOf(this))
-    const dropped = await dropTable(await ctx.dynamoClient(), table)
+    const dropped = await dropTable(await ctx.ddb(), table)
     ctx.out(dropped ? `dropped table ${table}` : `table ${table} does not exist; nothing to drop`)
   },
 }
@@ -39,7 +39,7 @@ export const ddbListTables: Command<Context> = {
   summary: 'list the tables of the endpoint',
   async run(ctx, argv) {
     parseCommandArgs(this, argv, {})
-    const names = await listTables(await ctx.dynamoClient())
+    const names = await listTables(await ctx.ddb())
     if (names.length === 0) ctx.out('(no tables)')
     for (const name of names) ctx.out(name)
   },

@@ -1,10 +1,9 @@
 // The cache the configuration asks for: Redis (one node or a cluster), or in-process.
-import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import type { Metrics } from '../metrics.js'
 import type { CacheBackend } from './cache-backend.js'
 import { createMemoryCache } from './memory-cache.js'
-import { createRedisCache } from './redis-cache.js'
+import { type CacheLog, createRedisCache } from './redis-cache.js'
 import { createRedisClient } from './redis-client.js'
 
 /** CACHE_MODE=off: every lookup says "unusable", so every read goes to the source. */
@@ -21,7 +20,7 @@ const noCache: CacheBackend = {
 
 export function createCache(
   config: Pick<Config, 'redis' | 'redisCommandTimeoutMs' | 'cacheTtlSeconds' | 'cacheKeyPrefix'>,
-  deps: { log: FastifyBaseLogger; metrics: Metrics },
+  deps: { log: CacheLog; metrics: Metrics },
 ): CacheBackend {
   if (config.redis.kind === 'off') return noCache
   const client = createRedisClient(config)

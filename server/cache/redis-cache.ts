@@ -48,6 +48,9 @@ type Scripted = RedisClient & {
   cacheFill(lease: string, data: string, field: string, token: string, value: string, ttl: number): Promise<number>
 }
 
+/** Where the cache reports that it degraded and recovered (a Fastify logger in the server). */
+export type CacheLog = Pick<FastifyBaseLogger, 'warn' | 'info'>
+
 export interface RedisCacheOptions {
   client: RedisClient
   prefix: string
@@ -55,7 +58,7 @@ export interface RedisCacheOptions {
   leaseMs?: number
   /** How often a degraded cache checks whether Redis is back. */
   probeMs?: number
-  log: FastifyBaseLogger
+  log: CacheLog
   metrics: Metrics
 }
 
