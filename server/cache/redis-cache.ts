@@ -5,6 +5,10 @@
 // to DynamoDB, nothing is cached, and a probe waits for Redis. On recovery it bumps the epoch before
 // serving again, retiring every entry from before the outage: entries restored by a restart, or
 // missed by invalidations that failed meanwhile, can never hide a write made during it.
+//
+// The instance keeps the epoch it last saw and re-reads it, in the same round trip as a lookup, at
+// most EPOCH_REFRESH_MS after the last read: a hit then costs one Redis command, and a bump made by
+// another instance (after its own failed invalidation) is seen within that time.
 import { randomBytes } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Metrics } from '../metrics.js'
@@ -41,6 +45,7 @@ if cur and string.sub(cur, 1, #ARGV[2] + 1) == ARGV[2] .. '|' then redis.call('H
 return 1`
 
 const FAILURES_TO_DEGRADE = 3
+const EPOCH_REFRESH_MS = 50
 
 type Scripted = RedisClient & {
   cacheRelease(lease: string, field: string, token: string): Promise<number>
@@ -77,6 +82,9 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
 
   let usable = false
   let connectedOnce = false
+  /** The epoch as last read from Redis (or set by our own bump), and when. */
+  let epoch = '0'
+  let epochReadAt = 0
   /** Consecutive failed or timed-out reads: one slow answer on a busy machine is no outage. */
   let failures = 0
   /** A write this instance could not invalidate: the next recovery must bump the epoch. */
@@ -109,11 +117,15 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
         // After any outage, retire everything cached before it (see the header comment).
         // Again if an invalidation was skipped while this bump was on its way.
         let bump = connectedOnce || missedInvalidation
+        let current: string | null = null
         while (bump) {
           missedInvalidation = false
-          await client.incr(epochKey)
+          current = String(await client.incr(epochKey))
           bump = missedInvalidation
         }
+        current ??= await client.get(epochKey)
+        epoch = current ?? '0'
+        epochReadAt = Date.now()
         if (closed) return
         failures = 0
         usable = true
@@ -159,10 +171,28 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
   return {
     kind: 'redis',
     async lookup({ entity, field }: EntryRef): Promise<Lookup | null> {
-      const got = await guarded(() => Promise.all([client.hget(dataKey(entity), field), client.get(epochKey)]))
-      if (!got) return null
-      const [value, epoch = '0'] = [got[0], got[1] ?? '0']
-      return value?.startsWith(`${epoch}|`) ? { hit: value.slice(epoch.length + 1) } : { miss: epoch }
+      const now = Date.now()
+      const refresh = now - epochReadAt >= EPOCH_REFRESH_MS
+      if (refresh) epochReadAt = now // one refresh in flight at a time
+      const got = await guarded<string | null | [string | null, string | null]>(() =>
+        refresh ? Promise.all([client.hget(dataKey(entity), field), client.get(epochKey)]) : client.hget(dataKey(entity), field),
+      )
+      if (got === undefined) return null
+      let value: string | null
+      if (Array.isArray(got)) {
+        value = got[0]
+        epoch = got[1] ?? '0'
+      } else value = got
+      if (value === null) return { miss: epoch }
+      const bar = value.indexOf('|')
+      const tag = value.slice(0, bar)
+      if (tag === epoch) return { hit: value.slice(bar + 1) }
+      // Filled under a newer epoch than ours: another instance has read it already; so do we.
+      if (Number(tag) > Number(epoch)) {
+        epoch = tag
+        return { hit: value.slice(bar + 1) }
+      }
+      return { miss: epoch }
     },
     async acquire({ entity, field }) {
       const token = randomBytes(8).toString('hex')
