@@ -3,23 +3,33 @@
 import { boundedMap } from '../lib/bounded-map.js'
 import type { AccessTokenVerifier, VerifiedToken } from './verifier.js'
 
-export function cachingVerifier(inner: AccessTokenVerifier, options: { max?: number; now?: () => number } = {}): AccessTokenVerifier {
+export function cachingVerifier(
+  inner: AccessTokenVerifier,
+  options: { max?: number; now?: () => number } = {},
+): AccessTokenVerifier & { known(token: string): VerifiedToken | undefined } {
   const max = options.max ?? 10_000
   const now = options.now ?? Date.now
-  // Keyed by the signature (a short key hashes faster than the whole token); the full token must
-  // still match, so a forged token reusing a signature is verified, and fails, like any other.
+  // Keyed by the end of the signature (a short key hashes fast; this runs on every request). The
+  // whole token must still match, so a token sharing that end is verified, and fails, like any other.
   const verified = boundedMap<string, { token: string; result: VerifiedToken }>(max)
-  const keyOf = (token: string) => token.slice(token.lastIndexOf('.') + 1)
+  const keyOf = (token: string) => token.slice(-32)
+
+  function known(token: string): VerifiedToken | undefined {
+    const key = keyOf(token)
+    const entry = verified.get(key)
+    if (!entry || entry.token !== token) return undefined
+    if (entry.result.exp * 1000 > now()) return entry.result
+    verified.delete(key)
+    return undefined
+  }
+
   return {
+    known,
     async verify(token) {
-      const key = keyOf(token)
-      const known = verified.get(key)
-      if (known && known.token === token) {
-        if (known.result.exp * 1000 > now()) return known.result
-        verified.delete(key)
-      }
+      const hit = known(token)
+      if (hit) return hit
       const result = await inner.verify(token) // throws: nothing stored
-      verified.set(key, { token, result })
+      verified.set(keyOf(token), { token, result })
       return result
     },
   }

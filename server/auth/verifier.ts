@@ -14,6 +14,8 @@ export interface VerifiedToken {
 export interface AccessTokenVerifier {
   /** Resolves the token's claims; rejects for any token that is not a valid access token of ours. */
   verify(token: string): Promise<VerifiedToken>
+  /** The claims of a token verified before and not yet expired, without waiting; else undefined. */
+  known?(token: string): VerifiedToken | undefined
 }
 
 /**

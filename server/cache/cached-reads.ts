@@ -38,6 +38,8 @@ export interface CacheHits {
 
 export interface CachedReads extends Reads {
   hits: CacheHits
+  /** The user of a sub looked up in the last moments (this process's memo), without waiting. */
+  knownUser(sub: string): UserShort | undefined
   /** Drops what a message in `groupUuid` changed. Called after DynamoDB acknowledged it. */
   messagePosted(groupUuid: string, participants: readonly string[]): Promise<void>
 }
@@ -150,6 +152,10 @@ export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics
 
   return {
     hits,
+    knownUser(sub) {
+      const memo = usersBySub.get(sub)
+      return memo && memo.until > Date.now() ? memo.user : undefined
+    },
     async userBySub(sub) {
       const memo = usersBySub.get(sub)
       if (memo && memo.until > Date.now()) return memo.user

@@ -44,3 +44,17 @@ t.test('is bounded: the oldest token is forgotten', async (t) => {
   await v.verify('a')
   t.same(calls, ['a', 'b', 'c', 'a'])
 })
+
+t.test('known() answers only for the very token verified, before its exp', async (t) => {
+  let now = 1_000_000
+  const { inner } = counting(now / 1000 + 60)
+  const v = cachingVerifier(inner, { now: () => now })
+  const suffix = 'x'.repeat(40)
+  const token = `first.${suffix}`
+  t.equal(v.known(token), undefined, 'not before it was verified')
+  await v.verify(token)
+  t.same(v.known(token), { sub: `sub-${token}`, exp: now / 1000 + 60 })
+  t.equal(v.known(`other.${suffix}`), undefined, 'another token with the same ending is not known')
+  now += 61_000
+  t.equal(v.known(token), undefined, 'not after exp')
+})
