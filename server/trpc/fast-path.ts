@@ -42,10 +42,13 @@ export function fastPath(deps: Omit<ContextDeps, 'reads' | 'conversations'> & { 
     const query = req.query as Record<string, unknown>
     let batch = false
     for (const key in query) {
-      if (key === 'batch') batch = query.batch === '1' || query.batch === 'true'
-      else if (key !== 'input') return false
+      if (key !== 'batch' && key !== 'input') return false
     }
-    if (query.batch !== undefined && !batch) return false
+    // As the adapter reads it: only `batch=1` is a batch; any other value is left to the adapter.
+    if (query.batch !== undefined) {
+      if (query.batch !== '1') return false
+      batch = true
+    }
     const paths = batch ? req.params.path.split(',') : [req.params.path]
     if (!paths.every((p) => Object.hasOwn(answers, p))) return false
 

@@ -53,6 +53,8 @@ t.test('fast path answers exactly as the adapter does', async (t) => {
     [`/trpc/${Array.from({ length: 20 }, () => 'messageGroups.list').join(',')}?batch=1`, brown],
     ['/trpc/messageGroups.list?batch=1&input=%5B1%5D', brown],
     ['/trpc/messageGroups.list?batch=0', brown],
+    ['/trpc/messageGroups.list?batch=true&input=%7B%220%22%3A%7B%7D%7D', brown],
+    ['/trpc/messageGroups.list?batch=1&batch=1', brown],
     ['/trpc/messageGroups.list?other=1', brown],
     ['/trpc/messageGroups.list', undefined],
     ['/trpc/messageGroups.list', expired],
@@ -64,7 +66,11 @@ t.test('fast path answers exactly as the adapter does', async (t) => {
     (await app.metrics.fastPathAnswers.get()).values.reduce((sum, v) => sum + v.value, 0)
   const before = await answered(fast)
   // Requests it leaves to the adapter even when they succeed: unknown query parameters.
-  const adapterOnly = new Set(['/trpc/messageGroups.list?batch=0', '/trpc/messageGroups.list?other=1'])
+  const adapterOnly = new Set([
+    '/trpc/messageGroups.list?batch=0',
+    '/trpc/messageGroups.list?other=1',
+    '/trpc/messageGroups.list?batch=1&batch=1',
+  ])
   let hits = 0
   for (const [path, token] of cases) {
     // Twice: the first may fill the cache (a miss), the second is a hit.
