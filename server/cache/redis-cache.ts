@@ -85,6 +85,8 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
   /** The epoch as last read from Redis (or set by our own bump), and when. */
   let epoch = '0'
   let epochReadAt = 0
+  /** Counts recoveries: an epoch read sent before one must not overwrite the epoch it set. */
+  let generation = 0
   /** Consecutive failed or timed-out reads: one slow answer on a busy machine is no outage. */
   let failures = 0
   /** A write this instance could not invalidate: the next recovery must bump the epoch. */
@@ -124,6 +126,7 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
           bump = missedInvalidation
         }
         current ??= await client.get(epochKey)
+        generation++
         epoch = current ?? '0'
         epochReadAt = Date.now()
         if (closed) return
@@ -174,6 +177,7 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
       const now = Date.now()
       const refresh = now - epochReadAt >= EPOCH_REFRESH_MS
       if (refresh) epochReadAt = now // one refresh in flight at a time
+      const sentIn = generation
       const got = await guarded<string | null | [string | null, string | null]>(() =>
         refresh ? Promise.all([client.hget(dataKey(entity), field), client.get(epochKey)]) : client.hget(dataKey(entity), field),
       )
@@ -181,7 +185,7 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
       let value: string | null
       if (Array.isArray(got)) {
         value = got[0]
-        epoch = got[1] ?? '0'
+        if (sentIn === generation) epoch = got[1] ?? '0'
       } else value = got
       if (value === null) return { miss: epoch }
       const bar = value.indexOf('|')
