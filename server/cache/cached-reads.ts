@@ -12,7 +12,7 @@ import type { Reads } from '../services/reads.js'
 import { boundedMap } from '../lib/bounded-map.js'
 import { type CacheBackend, type EntryRef, entities, pageField } from './cache-backend.js'
 
-type Kind = 'messages' | 'groups' | 'participants' | 'user'
+export type Kind = 'messages' | 'groups' | 'participants' | 'user'
 
 interface Flight {
   value: string | null
@@ -30,10 +30,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
  * stores; undefined (or false) sends the request down the full path, which reads and fills.
  */
 export interface CacheHits {
-  userByHandle(handle: string): Promise<string | undefined>
-  listGroups(userUuid: string, page: PageRequest): Promise<string | undefined>
-  listMessages(groupUuid: string, page: PageRequest): Promise<string | undefined>
-  isParticipant(groupUuid: string, userUuid: string): Promise<boolean>
+  userByHandle(handle: string, tally: Kind[]): Promise<string | undefined>
+  listGroups(userUuid: string, page: PageRequest, tally: Kind[]): Promise<string | undefined>
+  listMessages(groupUuid: string, page: PageRequest, tally: Kind[]): Promise<string | undefined>
+  isParticipant(groupUuid: string, userUuid: string, tally: Kind[]): Promise<boolean>
+  /** Counts the hits a request was answered with (not those of a request that fell back). */
+  count(tally: Kind[]): void
 }
 
 export interface CachedReads extends Reads {
@@ -129,24 +131,28 @@ export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics
       ),
   }
 
-  async function hit(ref: EntryRef, kind: Kind): Promise<string | undefined> {
+  async function hit(ref: EntryRef, kind: Kind, tally: Kind[]): Promise<string | undefined> {
     const seen = await cache.lookup(ref)
     if (!seen || !('hit' in seen)) return undefined
-    metrics.cacheHits.inc({ entity: kind })
+    tally.push(kind)
     return seen.hit
   }
 
   const hits: CacheHits = {
-    userByHandle: (handle) => hit({ entity: entities.userByHandle(handle), field: 'v' }, 'user'),
-    listGroups: (userUuid, page) => hit({ entity: entities.groups(userUuid), field: pageField(page.limit, page.cursor) }, 'groups'),
-    listMessages: (groupUuid, page) =>
-      hit({ entity: entities.messages(groupUuid), field: pageField(page.limit, page.cursor) }, 'messages'),
-    async isParticipant(groupUuid, userUuid) {
+    userByHandle: (handle, tally) => hit({ entity: entities.userByHandle(handle), field: 'v' }, 'user', tally),
+    listGroups: (userUuid, page, tally) =>
+      hit({ entity: entities.groups(userUuid), field: pageField(page.limit, page.cursor) }, 'groups', tally),
+    listMessages: (groupUuid, page, tally) =>
+      hit({ entity: entities.messages(groupUuid), field: pageField(page.limit, page.cursor) }, 'messages', tally),
+    async isParticipant(groupUuid, userUuid, tally) {
       const id = `${groupUuid}\n${userUuid}`
       if (participants.has(id)) return true
-      const other = await hit({ entity: entities.participants(groupUuid), field: userUuid }, 'participants')
+      const other = await hit({ entity: entities.participants(groupUuid), field: userUuid }, 'participants', tally)
       if (other) participants.set(id, JSON.parse(other) as UserShort)
       return other !== undefined
+    },
+    count(tally) {
+      for (const kind of tally) metrics.cacheHits.inc({ entity: kind })
     },
   }
 

@@ -9,27 +9,27 @@ import {
   type UserShort,
 } from '@cruddur/contracts'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { CacheHits, CachedReads } from '../cache/cached-reads.js'
+import type { CacheHits, CachedReads, Kind } from '../cache/cached-reads.js'
 import type { Metrics } from '../metrics.js'
 import { authenticate, type ContextDeps } from './context.js'
 
 /** The `data` JSON of one call from the cache, or undefined to leave the request to tRPC. */
-type Answer = (caller: UserShort, input: unknown, hits: CacheHits) => Promise<string | undefined>
+type Answer = (caller: UserShort, input: unknown, hits: CacheHits, tally: Kind[]) => Promise<string | undefined>
 
 const answers: Record<string, Answer> = {
   'users.me': async (caller) => JSON.stringify(caller),
-  'users.short': async (_caller, input, hits) => {
+  'users.short': async (_caller, input, hits, tally) => {
     const parsed = UsersShortInput.safeParse(input)
-    return parsed.success ? hits.userByHandle(parsed.data.handle) : undefined
+    return parsed.success ? hits.userByHandle(parsed.data.handle, tally) : undefined
   },
-  'messageGroups.list': async (caller, input, hits) => {
+  'messageGroups.list': async (caller, input, hits, tally) => {
     const parsed = MessageGroupsListInput.safeParse(input)
-    return parsed.success ? hits.listGroups(caller.uuid, parsed.data) : undefined
+    return parsed.success ? hits.listGroups(caller.uuid, parsed.data, tally) : undefined
   },
-  'messages.list': async (caller, input, hits) => {
+  'messages.list': async (caller, input, hits, tally) => {
     const parsed = MessagesListInput.safeParse(input)
-    if (!parsed.success || !(await hits.isParticipant(parsed.data.messageGroupUuid, caller.uuid))) return undefined
-    return hits.listMessages(parsed.data.messageGroupUuid, parsed.data)
+    if (!parsed.success || !(await hits.isParticipant(parsed.data.messageGroupUuid, caller.uuid, tally))) return undefined
+    return hits.listMessages(parsed.data.messageGroupUuid, parsed.data, tally)
   },
 }
 
@@ -69,11 +69,13 @@ export function fastPath(deps: Omit<ContextDeps, 'reads' | 'conversations'> & { 
       const sub = token && deps.verifier.known?.(token)?.sub
       const caller = (sub && deps.reads.knownUser(sub)) || (await authenticate(deps, header))
       const input = (i: number) => (batch ? (inputs as Record<string, unknown> | undefined)?.[String(i)] : inputs)
+      const tally: Kind[] = []
       const data =
         paths.length === 1
-          ? [await answers[paths[0]!]!(caller, input(0), deps.reads.hits)]
-          : await Promise.all(paths.map((path, i) => answers[path]!(caller, input(i), deps.reads.hits)))
+          ? [await answers[paths[0]!]!(caller, input(0), deps.reads.hits, tally)]
+          : await Promise.all(paths.map((path, i) => answers[path]!(caller, input(i), deps.reads.hits, tally)))
       if (data.some((d) => d === undefined)) return false
+      deps.reads.hits.count(tally)
       const seconds = (performance.now() - started) / 1000
       deps.metrics.fastPathAnswers.inc()
       for (const path of paths) deps.metrics.observeCall(path, 'OK', seconds)

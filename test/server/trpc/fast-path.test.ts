@@ -112,3 +112,23 @@ t.test('fast path serves the typed client, and sees writes at once', async (t) =
     t.equal(messages.items.at(-1)!.message, text)
   }
 })
+
+t.test('a request the fast path leaves to the adapter counts its cache hits once', async (t) => {
+  const app = await testApp(t)
+  const token = await app.token('andrewbrown')
+  const client = createClient({ url: app.url, token })
+  await client.messages.create.mutate({ handle: 'bayko', message: 'count me once' })
+  await client.messageGroups.list.query() // fills the list
+  const groupsHits = async () =>
+    (await app.metrics.cacheHits.get()).values.filter((v) => v.labels.entity === 'groups').reduce((sum, v) => sum + v.value, 0)
+
+  const before = await groupsHits()
+  // The list is a hit, the unknown handle is not: the adapter answers the whole batch.
+  const res = await app.call(`/trpc/messageGroups.list,users.short?batch=1&${q({ 1: { handle: 'nobody' } })}`, { token })
+  t.equal(res.status, 207)
+  t.equal((await groupsHits()) - before, 1, 'one hit of the list, not two')
+
+  const hit = await app.call('/trpc/messageGroups.list?batch=1&input=%7B%7D', { token })
+  t.equal(hit.status, 200)
+  t.equal((await groupsHits()) - before, 2, 'and one for a request the fast path answers')
+})
