@@ -24,6 +24,8 @@ export interface TestBackends {
   ddb: DynamoDBDocumentClient
   store: ConversationsStore
   users: UsersRepository
+  /** Stops this test's dynalite now (to test an unreachable DynamoDB); teardown copes. */
+  stopDynamo(): Promise<void>
 }
 
 /** A fresh, migrated PostgreSQL database; dropped at teardown. */
@@ -43,25 +45,30 @@ export async function testDatabase(t: Test): Promise<{ url: string; sql: Sql }> 
   return { url: url.toString(), sql }
 }
 
-/** A dynalite of the test's own, with the table created. */
-export async function testDynamo(t: Test, table = 'cruddur-messages'): Promise<{ endpoint: string; ddb: DynamoDBDocumentClient }> {
+/** A dynalite of the test's own, with the table created; `stop` ends it early. */
+export async function testDynamo(
+  t: Test,
+  table = 'cruddur-messages',
+): Promise<{ endpoint: string; ddb: DynamoDBDocumentClient; stop(): Promise<void> }> {
   const server = await startDynalite()
   const raw = new DynamoDBClient({ region: REGION, endpoint: server.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } })
   await createTable(raw, table)
   raw.destroy()
   const ddb = createDynamo({ aws: { region: REGION, dynamodbEndpoint: server.endpoint } })
+  let stopped: Promise<void> | undefined
+  const stop = () => (stopped ??= server.close())
   t.teardown(async () => {
     ddb.destroy()
-    await server.close()
+    await stop()
   })
-  return { endpoint: server.endpoint, ddb }
+  return { endpoint: server.endpoint, ddb, stop }
 }
 
 /** Both stores, migrated, with the seed users. */
 export async function testBackends(t: Test, options: { seed?: boolean } = {}): Promise<TestBackends> {
   const table = 'cruddur-messages'
-  const [{ url, sql }, { endpoint, ddb }] = await Promise.all([testDatabase(t), testDynamo(t, table)])
+  const [{ url, sql }, { endpoint, ddb, stop }] = await Promise.all([testDatabase(t), testDynamo(t, table)])
   const users = createUsersRepository(sql)
   if (options.seed !== false) await seedUsers(users)
-  return { databaseUrl: url, dynamoEndpoint: endpoint, table, sql, ddb, store: createConversationsStore(ddb, table), users }
+  return { databaseUrl: url, dynamoEndpoint: endpoint, table, sql, ddb, store: createConversationsStore(ddb, table), users, stopDynamo: stop }
 }

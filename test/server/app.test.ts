@@ -1,14 +1,9 @@
 // The app's HTTP surface outside tRPC: liveness and readiness, over the real server.
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { createServer } from 'node:net'
 import t from 'tap'
-import { createTable } from '../../db/ddb-schema.js'
-import { createConversationsStore } from '../../server/data/conversations-store.js'
-import { createDynamo } from '../../server/data/dynamo.js'
 import { createSql } from '../../server/data/postgres.js'
-import { startDynalite } from '../../server/embedded/dynalite.js'
 import { testApp } from '../helpers/app.js'
-import { REGION, testBackends } from '../helpers/backends.js'
+import { testBackends } from '../helpers/backends.js'
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -51,15 +46,9 @@ t.test('/ready reports Redis when the cache is Redis', async (t) => {
 
 t.test('/ready is 503 when dynalite is down, /health still 200', async (t) => {
   const b = await testBackends(t)
-  const dyn = await startDynalite()
-  const raw = new DynamoDBClient({ region: REGION, endpoint: dyn.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } })
-  await createTable(raw, b.table)
-  raw.destroy()
-  const ddb = createDynamo({ aws: { region: REGION, dynamodbEndpoint: dyn.endpoint } })
-  t.teardown(() => ddb.destroy())
-  const app = await testApp(t, { backends: { ...b, ddb, dynamoEndpoint: dyn.endpoint, store: createConversationsStore(ddb, b.table) } })
+  const app = await testApp(t, { backends: b })
   t.equal((await app.call('/ready')).status, 200, 'ready while dynalite runs')
-  await dyn.close()
+  await b.stopDynamo()
   const started = Date.now()
   const ready = await app.call('/ready')
   t.equal(ready.status, 503)

@@ -3,10 +3,6 @@
 // Not a test file itself: errors.test.ts and errors-production.test.ts run it.
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { Test } from 'tap'
-import { createTable } from '../../../db/ddb-schema.js'
-import { createConversationsStore } from '../../../server/data/conversations-store.js'
-import { createDynamo } from '../../../server/data/dynamo.js'
-import { startDynalite } from '../../../server/embedded/dynalite.js'
 import { testApp, type TestApp } from '../../helpers/app.js'
 import { REGION, testBackends } from '../../helpers/backends.js'
 import { addUser, collecting, ErrorBodies, expectError, expectResult, jsonPost, q, qBatch } from './wire.js'
@@ -263,16 +259,10 @@ export async function errorSuite(t: Test): Promise<void> {
 
     await t.test('DynamoDB unreachable', async (t) => {
       const b = await testBackends(t)
-      const dyn = await startDynalite()
-      const raw = new DynamoDBClient({ region: REGION, endpoint: dyn.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } })
-      await createTable(raw, b.table)
-      raw.destroy()
-      const ddb = createDynamo({ aws: { region: REGION, dynamodbEndpoint: dyn.endpoint } })
-      t.teardown(() => ddb.destroy())
-      const broken = await testApp(t, { backends: { ...b, ddb, dynamoEndpoint: dyn.endpoint, store: createConversationsStore(ddb, b.table) } })
+      const broken = await testApp(t, { backends: b })
       const token = await broken.token('bayko')
       expectResult(t, await broken.call(q('messageGroups.list', { limit: 5 }), { token }), 'up before')
-      await dyn.close()
+      await b.stopDynamo()
       isGeneric('groups with DynamoDB down', await broken.call(q('messageGroups.list', { limit: 6 }), { token }))
       isGeneric('create with DynamoDB down', await broken.call('/trpc/messages.create', jsonPost({ message: 'lost?', handle: 'andrewbrown' }, token)))
       isGeneric('list with DynamoDB down', await broken.call(q('messages.list', { messageGroupUuid: UNKNOWN_GROUP }), { token }))
