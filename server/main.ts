@@ -46,7 +46,11 @@ async function main() {
     closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
       if (err) app.log.error({ err }, 'shutting down after an error')
       else app.log.info({ signal }, 'shutting down')
-      await app.close() // in-flight requests finish first
+      // In-flight requests finish first. Node closes keep-alive connections that are idle when
+      // closing starts; the ones busy then become idle when they answer, so sweep until done.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 50)
+      await app.close()
+      clearInterval(sweep)
       await cache?.close()
       await backends.close()
     })
