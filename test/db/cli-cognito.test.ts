@@ -4,7 +4,8 @@ import t from 'tap'
 import { createUsersRepository } from '../../server/data/users-repository.js'
 import { seedUsers, SEED_USERS } from '../../db/seed.js'
 import { testDatabase } from '../helpers/backends.js'
-import { assertOneLineFailure, freePort, lines, runCli, tempDir } from '../helpers/cli.js'
+import { assertOneLineFailure, lines, runCli, tempDir } from '../helpers/cli.js'
+import { freePort } from '../helpers/ports.js'
 import { startCognitoLocal } from '../helpers/cognito-local.js'
 
 t.test('cognito commands against cognito-local', async (t) => {

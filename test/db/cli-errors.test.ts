@@ -4,7 +4,8 @@ import t from 'tap'
 import { seedUsers } from '../../db/seed.js'
 import { createUsersRepository } from '../../server/data/users-repository.js'
 import { testDatabase } from '../helpers/backends.js'
-import { assertOneLineFailure, freePort, freshDynamo, lines, runCli, tempDir } from '../helpers/cli.js'
+import { assertOneLineFailure, freshDynamo, lines, runCli, tempDir } from '../helpers/cli.js'
+import { freePort } from '../helpers/ports.js'
 
 t.test('help and usage', async (t) => {
   const dataDir = await tempDir(t)

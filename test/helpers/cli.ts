@@ -2,7 +2,6 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -57,18 +56,6 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
 /** Output lines without the trailing empty one. */
 export const lines = (text: string): string[] => text.split('\n').filter((l, i, all) => !(i === all.length - 1 && l === ''))
 
-/** A port nothing listens on (bound, then released). */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (!address || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
 
 /** A new, empty (not migrated) PostgreSQL database; dropped at teardown. */
 export async function freshDatabase(t: Test): Promise<{ url: string; sql: Sql }> {

@@ -10,7 +10,8 @@ import {
   CreateUserPoolCommand,
 } from '@aws-sdk/client-cognito-identity-provider'
 import type { Test } from 'tap'
-import { freePort, ROOT } from './cli.js'
+import { ROOT } from './cli.js'
+import { freePort } from './ports.js'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 

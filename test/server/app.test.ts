@@ -1,18 +1,10 @@
 // The app's HTTP surface outside tRPC: liveness and readiness, over the real server.
-import { createServer } from 'node:net'
 import t from 'tap'
 import { createSql } from '../../server/data/postgres.js'
 import { testApp } from '../helpers/app.js'
 import { testBackends } from '../helpers/backends.js'
+import { freePort } from '../helpers/ports.js'
 
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 t.test('/health and /ready on working backends', async (t) => {
   const app = await testApp(t)
@@ -70,7 +62,7 @@ t.test('/ready is 503 when the table is missing', async (t) => {
 
 t.test('/ready is 503 when PostgreSQL is unreachable', async (t) => {
   const b = await testBackends(t)
-  const sql = createSql(`postgres://postgres@127.0.0.1:${await closedPort()}/postgres`, { max: 1 })
+  const sql = createSql(`postgres://postgres@127.0.0.1:${await freePort()}/postgres`, { max: 1 })
   t.teardown(() => sql.end({ timeout: 1 }))
   const app = await testApp(t, { backends: { ...b, sql } })
   const ready = await app.call('/ready')

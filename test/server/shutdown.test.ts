@@ -2,7 +2,6 @@
 // messages are stored), then the process exits 0 after closing its pools.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -12,18 +11,12 @@ import { generateKeyPair } from '../../server/auth/keys.js'
 import { CONFIG_NAMES } from '../../server/config.js'
 import { writeJwks } from '../helpers/app.js'
 import { testBackends } from '../helpers/backends.js'
+import { freePort } from '../helpers/ports.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const POOL = 'us-east-1_Shutdown1'
 const CLIENT = 'shutdown-client'
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)))
