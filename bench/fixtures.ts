@@ -1,52 +1,26 @@
 // The bench's data: a fresh PostgreSQL database, the DynamoDB table, users with tokens, and
 // conversations between pairs of them written through server A's API.
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { createTable } from '../db/ddb-schema.js'
-import { migrate } from '../db/migrate.js'
+import { createTable } from '../server/data/table.js'
+import { createThrowawayDatabase, type ThrowawayDatabase } from '../test/helpers/databases.js'
 import { signAccessToken } from '../server/auth/access-token.js'
 import { generateKeyPair, type KeyPair } from '../server/auth/keys.js'
-import { createSql, type Sql } from '../server/data/postgres.js'
+import type { Sql } from '../server/data/postgres.js'
 import { createUsersRepository } from '../server/data/users-repository.js'
 import type { HttpDriver } from './load.js'
 
 export const POOL_ID = 'us-east-1_BenchPool'
 export const CLIENT_ID = 'bench-client'
 
-export interface BenchDatabase {
-  name: string
-  url: string
-  sql: Sql
-  drop(): Promise<void>
-}
+export type BenchDatabase = ThrowawayDatabase
 
 /** Creates `cm_bench_<random>` on the server of `adminUrl`, migrated. */
-export async function createDatabase(adminUrl: string): Promise<BenchDatabase> {
-  const name = `cm_bench_${randomBytes(5).toString('hex')}`
-  const admin = createSql(adminUrl, { max: 1 })
-  await admin.unsafe(`create database ${name}`)
-  const url = new URL(adminUrl)
-  url.pathname = `/${name}`
-  const sql = createSql(url.toString(), { max: 4 })
-  let dropped = false
-  const drop = async () => {
-    if (dropped) return
-    dropped = true
-    await sql.end({ timeout: 5 }).catch(() => {})
-    await admin.unsafe(`drop database if exists ${name} with (force)`)
-    await admin.end({ timeout: 5 })
-  }
-  try {
-    await migrate(sql)
-  } catch (err) {
-    await drop().catch(() => {})
-    throw err
-  }
-  return { name, url: url.toString(), sql, drop }
-}
+export const createDatabase = (adminUrl: string): Promise<BenchDatabase> =>
+  createThrowawayDatabase({ adminUrl, prefix: 'cm_bench' })
 
 export async function createMessageTable(endpoint: string, table: string): Promise<void> {
   const client = new DynamoDBClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })

@@ -12,7 +12,7 @@ import { HttpDriver } from './load.js'
 import { publish } from './publish.js'
 import { type BenchResults, complete, machine, ratios, table, writeResults } from './report.js'
 import { type BenchOptions, type Env, type GetScenario, runGetScenarios, type ScenarioResult, scenarioC, stopCurrent } from './scenarios.js'
-import { quietNodeVersionWarning } from '../server/process.js'
+import { quietNodeVersionWarning } from '../server/lib/process.js'
 import { killAllNow, ROOT, startBaseline, startDynaliteChild, startServer, stopAll } from './servers.js'
 
 const USAGE = `usage: npm run bench -- [--duration S] [--slices N] [--warmup S] [--connections N] [--scenarios a,b,c,d]

@@ -2,8 +2,8 @@
 // process of its own (one PID each, so its memory and CPU are its own), all killed at the end.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '../test/helpers/ports.js'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -22,19 +22,6 @@ export interface Child {
 }
 
 const children = new Set<Child>()
-
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 export function startChild(name: string, args: string[], env: Record<string, string>, port: number): Child {
   const proc = spawn(process.execPath, args, {

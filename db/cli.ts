@@ -2,16 +2,8 @@
 // the configuration (the same environment names as the server) points at. Any failure is one line on
 // stderr: exit 2 for a wrong argument (with the command's usage), exit 1 for everything else.
 
-// The AWS SDK warns on Node 20 that later releases need Node 22; that is not the user's business here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
-process.removeAllListeners('warning')
-process.on('warning', (warning) => {
-  if (warning.name === 'NodeVersionSupportWarning' || warning.message.startsWith('NodeVersionSupportWarning')) return
-  if (process.env.NODE_NO_WARNINGS === '1') return
-  process.stderr.write(`warning: ${warning.message.split('\n')[0]}\n`)
-})
-
 import { ConfigError, loadConfig } from '../server/config.js'
+import { oneLine, quietNodeVersionWarning } from '../server/lib/process.js'
 import { cognitoListUsers, cognitoSyncUserIds } from './commands/cognito.js'
 import { CliError, type Command, PROGRAM, UsageError, usageOf } from './commands/common.js'
 import { type Context, createContext } from './commands/context.js'
@@ -43,6 +35,14 @@ const COMMANDS: readonly Command<Context>[] = [
   cognitoSyncUserIds,
   usersAdd,
 ]
+
+// The AWS SDK warns on Node 20 that later releases need Node 22: not the user's business here.
+// Other warnings are one line, like every other message of the command line.
+quietNodeVersionWarning()
+process.removeAllListeners('warning')
+process.on('warning', (warning) => {
+  if (process.env.NODE_NO_WARNINGS !== '1') process.stderr.write(`warning: ${oneLine(warning)}\n`)
+})
 
 const stdout = (line: string) => process.stdout.write(`${line}\n`)
 const stderr = (line: string) => process.stderr.write(`${line}\n`)
@@ -101,11 +101,6 @@ async function main(argv: string[]): Promise<number> {
     // Close every connection so the process can end; never let closing hide the answer.
     await Promise.race([ctx.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 10_000).unref())])
   }
-}
-
-function oneLine(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err)
-  return message.split('\n').find((l) => l.trim() !== '')?.trim() ?? 'unknown failure'
 }
 
 function safely(describe: () => string, err: unknown): string {

@@ -5,7 +5,7 @@ import { signAccessToken } from '../server/auth/access-token.js'
 import { devKeyPair } from '../server/auth/keys.js'
 import { openBackends } from '../server/backends.js'
 import { createUsersRepository } from '../server/data/users-repository.js'
-import { describeFailure, quietNodeVersionWarning } from '../server/process.js'
+import { describeFailure, quietNodeVersionWarning } from '../server/lib/process.js'
 
 quietNodeVersionWarning()
 

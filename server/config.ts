@@ -1,5 +1,6 @@
 // The one configuration of the service: the server and every command read it, from the environment
-// (with `node --env-file` or the shell). Validated once, at start; a bad value stops with one line.
+// (with `node --env-file` or the shell). Each variable is declared once, below; the Config type is
+// what the schema makes of it. Validated once, at start; a bad value stops with one line.
 import { z } from 'zod'
 
 /** The local development pool: accepted only outside production, with the generated dev key. */
@@ -10,7 +11,7 @@ const port = z.coerce.number().int().min(0).max(65535)
 const optionalString = z.string().trim().min(1).optional()
 const positiveInt = z.coerce.number().int().positive()
 
-const schema = z.object({
+const variables = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: port.default(4567),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -36,52 +37,14 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
 })
 
-export type Env = z.infer<typeof schema>
-
-export interface Config {
-  env: Env['NODE_ENV']
-  production: boolean
-  port: number
-  host: string
-  logLevel: Env['LOG_LEVEL']
-  /** Unset outside production: an embedded PostgreSQL (PGlite) under dataDir. */
-  databaseUrl: string | undefined
-  redis:
-    | { kind: 'single'; url: string }
-    | { kind: 'cluster'; nodes: { host: string; port: number }[] }
-    | { kind: 'memory' }
-    /** CACHE_MODE=off: every read goes to the stores (for comparison runs). */
-    | { kind: 'off' }
-  redisCommandTimeoutMs: number
-  cacheTtlSeconds: number
-  cacheKeyPrefix: string
-  aws: { region: string; dynamodbEndpoint: string | undefined }
-  /** Where cognito:* commands go; the AWS SDK also reads this variable itself. */
-  cognitoEndpoint: string | undefined
-  table: string
-  cognito: { userPoolId: string; clientId: string; jwksFile: string | undefined; dev: boolean }
-  bodyLimitBytes: number
-  dataDir: string
-}
+type Variables = z.output<typeof variables>
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
-/** Parses the environment. Throws ConfigError with one line naming the variable. */
-export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
-  // Empty strings count as unset, as in most dotenv tooling.
-  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''))
-  const parsed = schema.safeParse(cleaned)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    const name = String(issue.path[0] ?? 'environment')
-    const got = cleaned[name] === undefined ? '' : ` (got ${JSON.stringify(cleaned[name])})`
-    throw new ConfigError(`${name}: ${issue.message}${got}`)
-  }
-  const e = parsed.data
-  const production = e.NODE_ENV === 'production'
-
+/** Checks that span variables; each throws a ConfigError naming the variable to fix. */
+function crossCheck(e: Variables): void {
   if (e.REDIS_URL && e.REDIS_CLUSTER_NODES) {
     throw new ConfigError('REDIS_CLUSTER_NODES: set either REDIS_URL or REDIS_CLUSTER_NODES, not both')
   }
@@ -89,56 +52,79 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     const missing = e.COGNITO_USER_POOL_ID === undefined ? 'COGNITO_USER_POOL_ID' : 'COGNITO_CLIENT_ID'
     throw new ConfigError(`${missing}: required when the other Cognito variable is set`)
   }
-  if (production) {
+  if (e.NODE_ENV === 'production') {
     // Production never falls back to a stand-in: every backend must be named.
     const refuse = (name: string, standIn: string) => {
       throw new ConfigError(`${name}: required with NODE_ENV=production (the ${standIn} is for development only)`)
     }
     if (!e.DATABASE_URL) refuse('DATABASE_URL', 'embedded PostgreSQL')
     if (!e.REDIS_URL && !e.REDIS_CLUSTER_NODES) refuse('REDIS_URL', 'in-process cache')
-    if (!e.COGNITO_USER_POOL_ID) refuse('COGNITO_USER_POOL_ID', 'local development pool')
-    if (e.COGNITO_USER_POOL_ID === DEV_USER_POOL_ID) refuse('COGNITO_USER_POOL_ID', 'local development pool')
+    if (!e.COGNITO_USER_POOL_ID || e.COGNITO_USER_POOL_ID === DEV_USER_POOL_ID) refuse('COGNITO_USER_POOL_ID', 'local development pool')
   }
+}
 
-  const redis: Config['redis'] = e.CACHE_MODE === 'off'
-    ? { kind: 'off' }
-    : e.REDIS_URL
-    ? { kind: 'single', url: e.REDIS_URL }
-    : e.REDIS_CLUSTER_NODES
-      ? {
-          kind: 'cluster',
-          nodes: e.REDIS_CLUSTER_NODES.split(',').map((n) => {
-            const i = n.lastIndexOf(':')
-            return { host: n.slice(0, i), port: Number(n.slice(i + 1)) }
-          }),
-        }
-      : { kind: 'memory' }
-
+/** The variables as the code uses them (the only place that maps names to settings). */
+function settings(e: Variables) {
   const userPoolId = e.COGNITO_USER_POOL_ID ?? DEV_USER_POOL_ID
   return {
     env: e.NODE_ENV,
-    production,
+    production: e.NODE_ENV === 'production',
     port: e.PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
+    /** Unset outside production: an embedded PostgreSQL (PGlite) under dataDir. */
     databaseUrl: e.DATABASE_URL,
-    redis,
+    redis: redisOf(e),
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     cacheTtlSeconds: e.CACHE_TTL_SECONDS,
     cacheKeyPrefix: e.CACHE_KEY_PREFIX,
     aws: { region: e.AWS_REGION, dynamodbEndpoint: e.AWS_ENDPOINT_URL_DYNAMODB },
+    /** Where cognito:* commands go; the AWS SDK also reads this variable itself. */
     cognitoEndpoint: e.AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER,
     table: e.DDB_MESSAGE_TABLE,
-    cognito: {
-      userPoolId,
-      clientId: e.COGNITO_CLIENT_ID ?? DEV_CLIENT_ID,
-      jwksFile: e.COGNITO_JWKS_FILE,
-      dev: userPoolId === DEV_USER_POOL_ID,
-    },
+    cognito: { userPoolId, clientId: e.COGNITO_CLIENT_ID ?? DEV_CLIENT_ID, jwksFile: e.COGNITO_JWKS_FILE, dev: userPoolId === DEV_USER_POOL_ID },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     dataDir: e.DATA_DIR,
   }
 }
 
+type RedisSetting =
+  | { kind: 'single'; url: string }
+  | { kind: 'cluster'; nodes: { host: string; port: number }[] }
+  /** No Redis named (development): the in-process cache. */
+  | { kind: 'memory' }
+  /** CACHE_MODE=off: every read goes to the stores (for comparison runs). */
+  | { kind: 'off' }
+
+function redisOf(e: Variables): RedisSetting {
+  if (e.CACHE_MODE === 'off') return { kind: 'off' }
+  if (e.REDIS_URL) return { kind: 'single', url: e.REDIS_URL }
+  if (e.REDIS_CLUSTER_NODES) {
+    const nodes = e.REDIS_CLUSTER_NODES.split(',').map((n) => {
+      const i = n.lastIndexOf(':')
+      return { host: n.slice(0, i), port: Number(n.slice(i + 1)) }
+    })
+    return { kind: 'cluster', nodes }
+  }
+  return { kind: 'memory' }
+}
+
+export type Config = ReturnType<typeof settings>
+
+/** Parses the environment. Throws ConfigError with one line naming the variable. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  // Empty strings count as unset, as in most dotenv tooling.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''))
+  const parsed = variables.safeParse(cleaned)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    const name = String(issue.path[0] ?? 'environment')
+    const got = cleaned[name] === undefined ? '' : ` (got ${JSON.stringify(cleaned[name])})`
+    throw new ConfigError(`${name}: ${issue.message}${got}`)
+  }
+  crossCheck(parsed.data)
+  return settings(parsed.data)
+}
+
 /** The names the configuration knows (compose.yaml and docs are checked against it). */
-export const CONFIG_NAMES: readonly string[] = Object.keys(schema.shape)
+export const CONFIG_NAMES: readonly string[] = Object.keys(variables.shape)

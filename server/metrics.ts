@@ -13,14 +13,14 @@ export interface Metrics {
   redisErrors: Counter
   redisUp: Gauge
   fastPathAnswers: Counter
-  /** Counts one procedure call and its latency (label children are kept: this runs per call). */
-  observeCall(procedure: string, code: string, seconds: number): void
+  /** One procedure call's latency, and its count when `code` is given (label children are kept: this runs per call). */
+  observeCall(procedure: string, code: string | undefined, seconds: number): void
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry()
   const registers = [registry]
-  const children = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>()
+  const children = new Map<string, { count: { inc(): void } | undefined; time: { observe(v: number): void } }>()
   const metrics: Omit<Metrics, 'observeCall'> = {
     registry,
     requests: new Counter({
@@ -64,10 +64,10 @@ export function createMetrics(): Metrics {
       const id = `${procedure} ${code}`
       let child = children.get(id)
       if (!child) {
-        child = { count: metrics.requests.labels({ procedure, code }), time: metrics.duration.labels({ procedure }) }
+        child = { count: code === undefined ? undefined : metrics.requests.labels({ procedure, code }), time: metrics.duration.labels({ procedure }) }
         children.set(id, child)
       }
-      child.count.inc()
+      child.count?.inc()
       child.time.observe(seconds)
     },
   }

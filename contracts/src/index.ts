@@ -1,4 +1,4 @@
-// The contract of Cruddur Messages (shared/API.md) as zod schemas and the types inferred from them.
+// The contract of Cruddur Messages (docs/api.md) as zod schemas and the types inferred from them.
 // The server validates with these; @cruddur/client's types come from them through the router.
 import { z } from 'zod'
 
@@ -7,11 +7,19 @@ export const Timestamp = z.iso.datetime({ precision: 3, offset: false })
 
 export const Uuid = z.uuid()
 
+/** `@Bayko ` is the handle `Bayko`: trimmed, without its leading `@`. */
+export const normalizeHandle = (raw: string): string => {
+  const h = raw.trim()
+  return h.startsWith('@') ? h.slice(1) : h
+}
+
+/** What identifies a handle: handles are case-insensitive (`Bayko` and `bayko` are one user). */
+export const handleKey = (raw: string): string => normalizeHandle(raw).toLowerCase()
+
 /** A handle, with or without a leading `@`; compared case-insensitively. */
 export const Handle = z
   .string()
-  .trim()
-  .transform((h) => (h.startsWith('@') ? h.slice(1) : h))
+  .transform(normalizeHandle)
   .pipe(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 letters, digits, _ . or -'))
 
 export const MessageText = z

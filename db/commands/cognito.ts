@@ -1,6 +1,7 @@
 // Cognito: the pool's users, and copying their `sub` into users.cognito_user_id (matched by handle).
 import type { UserType } from '@aws-sdk/client-cognito-identity-provider'
-import { DuplicateUserError, normalizeHandle } from '../../server/data/users-repository.js'
+import { handleKey } from '@cruddur/contracts'
+import { DuplicateUserError } from '../../server/data/users-repository.js'
 import { CliError, type Command, columns, parseCommandArgs, plural } from './common.js'
 import type { Context } from './context.js'
 
@@ -64,7 +65,7 @@ export const cognitoSyncUserIds: Command<Context> = {
 
     // Two Cognito users claiming one handle: neither is trusted with it.
     const claims = new Map<string, number>()
-    for (const u of poolList) if (u.handle) claims.set(normalizeHandle(u.handle).toLowerCase(), (claims.get(normalizeHandle(u.handle).toLowerCase()) ?? 0) + 1)
+    for (const u of poolList) if (u.handle) claims.set(handleKey(u.handle), (claims.get(handleKey(u.handle)) ?? 0) + 1)
 
     const replacedSubs: string[] = []
     let updated = 0
@@ -79,7 +80,7 @@ export const cognitoSyncUserIds: Command<Context> = {
         report('unmatched: no preferred_username')
         continue
       }
-      if ((claims.get(normalizeHandle(u.handle).toLowerCase()) ?? 0) > 1) {
+      if ((claims.get(handleKey(u.handle)) ?? 0) > 1) {
         conflicts++
         report('conflict: several Cognito users have this preferred_username')
         continue

@@ -8,6 +8,8 @@ import { type Config, ConfigError } from '../../server/config.js'
 import { type ConversationsStore, createConversationsStore } from '../../server/data/conversations-store.js'
 import type { Sql } from '../../server/data/postgres.js'
 import { createUsersRepository, DuplicateUserError, type UsersRepository } from '../../server/data/users-repository.js'
+import { localCredentials } from '../../server/lib/endpoints.js'
+import { oneLine } from '../../server/lib/process.js'
 import { CliError, type Service } from './common.js'
 
 export interface Context {
@@ -51,8 +53,6 @@ interface AnyError {
   errors?: unknown[]
   $metadata?: unknown
 }
-
-const isLocal = (endpoint: string | undefined) => endpoint !== undefined && /^https?:\/\/(127\.|localhost|\[::1\])/.test(endpoint)
 
 /** Tags every failure of an AWS client with its service (a middleware around all the others). */
 function tagErrors(client: { middlewareStack: { add: (...args: never[]) => void } }, service: Service) {
@@ -109,7 +109,7 @@ export function createContext(config: Config, out: (line: string) => void): Cont
     if (err instanceof CliError || err instanceof ConfigError) return err.message
     if (err instanceof DuplicateUserError) return err.message
     const e = (err && typeof err === 'object' ? err : { message: String(err) }) as AnyError
-    const message = firstLine(e.message || e.name || 'unknown failure')
+    const message = oneLine(e.message || e.name || 'unknown failure')
     // postgres.js: server errors are PostgresError; its own connection errors carry network codes.
     const service = (err && typeof err === 'object' ? origin.get(err) : undefined) ?? (e.name === 'PostgresError' || (e.code && NETWORK_CODES.has(e.code)) ? 'postgres' : undefined)
     if (!service) return message
@@ -145,8 +145,7 @@ export function createContext(config: Config, out: (line: string) => void): Cont
       cognito = new CognitoIdentityProviderClient({
         region: config.aws.region,
         ...(endpoint ? { endpoint } : {}),
-        // A local stand-in checks no signature; the SDK still needs some credentials to sign with.
-        ...(isLocal(endpoint) && !process.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+        ...localCredentials(endpoint),
         maxAttempts: 2,
         requestHandler: { connectionTimeout: 5000, requestTimeout: 30_000 },
       })
@@ -161,9 +160,6 @@ export function createContext(config: Config, out: (line: string) => void): Cont
   }
 }
 
-function firstLine(s: string): string {
-  return s.split('\n').find((l) => l.trim() !== '')?.trim() ?? s
-}
 
 /** The network failure code of an error (also inside an AggregateError of several addresses). */
 function networkCode(e: AnyError): string | undefined {

@@ -2,8 +2,8 @@
 import { QueryCommand, type QueryCommandOutput, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { Handle } from '@cruddur/contracts'
 import { GROUP_INDEX, type MessageItem, messagePk, toMessage } from '../../server/data/ddb-items.js'
-import { createTable, dropTable, listTables } from '../ddb-schema.js'
-import { seedConversation } from '../seed.js'
+import { createTable, dropTable, listTables } from '../../server/data/table.js'
+import { seedConversation } from '../../server/data/seed.js'
 import { CliError, type Command, columns, localTime, parseCommandArgs, plural, preview, UsageError, usageOf, UUID } from './common.js'
 import type { Context } from './context.js'
 

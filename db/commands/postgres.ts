@@ -1,6 +1,6 @@
 // PostgreSQL: the schema (versioned migrations) and the seed users.
-import { migrate } from '../migrate.js'
-import { seedUsers } from '../seed.js'
+import { migrate } from '../../server/data/migrate.js'
+import { seedUsers } from '../../server/data/seed.js'
 import { type Command, parseCommandArgs } from './common.js'
 import type { Context } from './context.js'
 

@@ -1,5 +1,6 @@
 // What a cache backend offers the read path: memcache-style leases, so a fill that raced a write is
-// refused (shared/ANCHORS.md, "the stale-set race"), and an epoch that retires every older entry.
+// refused (the stale-set race of cache-aside, docs/design.md), and an epoch that retires every older entry.
+import { handleKey } from '@cruddur/contracts'
 
 /** One cached value: `entity` is what a write invalidates as a whole, `field` one variant of it. */
 export interface EntryRef {
@@ -42,7 +43,7 @@ export const entities = {
   // Braced too: an entity's data and lease hashes go into one script call, so on a Redis Cluster
   // they must share a slot (without the hash tag every acquire fails with CROSSSLOT).
   userBySub: (sub: string) => `{user:sub:${sub}}`,
-  userByHandle: (handle: string) => `{user:handle:${handle.toLowerCase()}}`,
+  userByHandle: (handle: string) => `{user:handle:${handleKey(handle)}}`,
 }
 
 export const FORMAT_VERSION = 'v1'

@@ -1,5 +1,5 @@
 // ioredis clients that fail fast: no offline queue, a per-command timeout, no retries of a request.
-// A slow or absent Redis must cost a request milliseconds, never an error (shared/ANCHORS.md).
+// A slow or absent Redis must cost a request milliseconds, never an error.
 import { Cluster, Redis } from 'ioredis'
 import type { Config } from '../config.js'
 

@@ -1,5 +1,5 @@
 // Users live in PostgreSQL (table `users`, the original's columns).
-import type { UserShort } from '@cruddur/contracts'
+import { normalizeHandle, type UserShort } from '@cruddur/contracts'
 import type { Sql } from './postgres.js'
 
 export interface User extends UserShort {
@@ -49,9 +49,6 @@ const toUser = (r: Row): User => ({
   cognitoUserId: r.cognito_user_id,
   createdAt: r.created_at,
 })
-
-/** `@Bayko` and `bayko` are one handle. */
-export const normalizeHandle = (h: string): string => (h.startsWith('@') ? h.slice(1) : h).trim()
 
 function duplicate(err: unknown): never {
   const e = err as { code?: string; constraint_name?: string }

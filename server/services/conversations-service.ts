@@ -2,20 +2,8 @@
 import type { Message, MessageGroup, MessagesCreateInput, MessagesCreateOutput, Page, UserShort } from '@cruddur/contracts'
 import type { ConversationsStore, PageRequest } from '../data/conversations-store.js'
 import { ForeignCursorError } from '../data/ddb-items.js'
+import { ServiceError } from '../errors.js'
 import type { Reads } from './reads.js'
-
-/** A request the caller may not make, or that names nothing; mapped to tRPC codes by the router. */
-export class ServiceError extends Error {
-  override name = 'ServiceError'
-  constructor(
-    readonly code: 'BAD_REQUEST' | 'NOT_FOUND',
-    message: string,
-    /** The input field at fault, for BAD_REQUEST. */
-    readonly field?: string,
-  ) {
-    super(message)
-  }
-}
 
 /** Told after every acknowledged write, so caches can drop what it changed. */
 export type OnMessagePosted = (groupUuid: string, participants: [string, string]) => Promise<void>
@@ -32,7 +20,7 @@ async function pageOrBadCursor<T>(read: () => Promise<T>): Promise<T> {
   try {
     return await read()
   } catch (err) {
-    if (err instanceof ForeignCursorError) throw new ServiceError('BAD_REQUEST', 'cursor does not belong to this list', 'cursor')
+    if (err instanceof ForeignCursorError) throw new ServiceError('BAD_REQUEST', 'cursor does not belong to this list', { field: 'cursor' })
     throw err
   }
 }
@@ -58,7 +46,7 @@ export function createConversationsService(deps: {
       if ('handle' in input) {
         recipient = await reads.userByHandle(input.handle)
         if (!recipient) throw new ServiceError('NOT_FOUND', `no user with handle ${input.handle}`)
-        if (recipient.uuid === caller.uuid) throw new ServiceError('BAD_REQUEST', 'you cannot message yourself', 'handle')
+        if (recipient.uuid === caller.uuid) throw new ServiceError('BAD_REQUEST', 'you cannot message yourself', { field: 'handle' })
         groupUuid = await store.conversationFor(caller.uuid, recipient.uuid)
       } else {
         groupUuid = input.messageGroupUuid

@@ -1,11 +1,11 @@
 // Builds each request's context: the bearer token is verified and mapped to a user only when a
-// procedure asks, once per HTTP request.
+// procedure asks, once per HTTP request. The Context type is what this factory returns.
 import type { UserShort } from '@cruddur/contracts'
+import type { AccessTokenVerifier } from '../auth/verifier.js'
+import { unauthorized } from '../errors.js'
+import type { Metrics } from '../metrics.js'
 import type { ConversationsService } from '../services/conversations-service.js'
 import type { Reads } from '../services/reads.js'
-import type { AccessTokenVerifier } from '../auth/verifier.js'
-import type { Metrics } from '../metrics.js'
-import { AuthError, type Context } from './init.js'
 
 export interface ContextDeps {
   verifier: AccessTokenVerifier
@@ -14,15 +14,15 @@ export interface ContextDeps {
   metrics: Metrics
 }
 
-/** The token of an `Authorization: Bearer <token>` header; throws AuthError otherwise. */
+/** The token of an `Authorization: Bearer <token>` header; refuses anything else. */
 export function bearerToken(header: string | undefined): string {
-  if (!header) throw new AuthError('missing bearer token')
+  if (!header) throw unauthorized('missing bearer token')
   // The common spelling without a regular expression (this runs on every request).
   if (header.startsWith('Bearer ') && header.length > 7 && !/\s/.test(header.charAt(7)) && header.indexOf(' ', 7) === -1) {
     return header.slice(7)
   }
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
-  if (!match) throw new AuthError('authorization header must be "Bearer <token>"')
+  if (!match) throw unauthorized('authorization header must be "Bearer <token>"')
   return match[1]!
 }
 
@@ -32,18 +32,19 @@ export async function authenticate(deps: Pick<ContextDeps, 'verifier' | 'reads'>
   try {
     ;({ sub } = await deps.verifier.verify(token))
   } catch {
-    throw new AuthError('invalid or expired access token')
+    throw unauthorized('invalid or expired access token')
   }
   const user = await deps.reads.userBySub(sub)
-  if (!user) throw new AuthError('no user for this token')
+  if (!user) throw unauthorized('no user for this token')
   return user
 }
 
 export function contextFactory(deps: ContextDeps) {
-  return ({ req }: { req: { headers: Record<string, string | string[] | undefined> } }): Context => {
+  return ({ req }: { req: { headers: Record<string, string | string[] | undefined> } }) => {
     let caller: Promise<UserShort> | undefined
     const header = req.headers.authorization
     return {
+      /** The caller, resolved once per HTTP request (a batch verifies its token once). */
       authenticate: () => (caller ??= authenticate(deps, typeof header === 'string' ? header : undefined)),
       reads: deps.reads,
       conversations: deps.conversations,
@@ -51,3 +52,5 @@ export function contextFactory(deps: ContextDeps) {
     }
   }
 }
+
+export type Context = ReturnType<ReturnType<typeof contextFactory>>

@@ -1,8 +1,82 @@
-// tRPC's error shape for failures that happen before tRPC sees the request (body limits, media types,
-// unknown routes), so clients always get one format.
-import { TRPCError } from '@trpc/server'
+// How any failure under /trpc becomes an answer, and the one place that counts it: refusals of the
+// domain, failures inside procedures, and what Fastify refuses before tRPC runs (body limits, media
+// types, unknown routes). Every answer has tRPC's error shape and a generic message for 5xx: no stack,
+// SQL, AWS text or echo of the request ever reaches a client.
+import type { InputIssue } from '@cruddur/contracts'
+import { type TRPCDefaultErrorShape, TRPCError } from '@trpc/server'
 import { getHTTPStatusCodeFromError } from '@trpc/server/http'
 import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc'
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
+import { ServiceError } from '../errors.js'
+import type { Metrics } from '../metrics.js'
+
+// 1. Refusals as tRPC errors (run by the procedures' middleware).
+
+/** The tRPC error a procedure's failure answers with; causes that are not refusals stay 500. */
+export function asTRPCError(error: TRPCError): TRPCError {
+  const cause = error.cause
+  if (cause instanceof ServiceError) return new TRPCError({ code: cause.code, message: cause.message, cause })
+  return error
+}
+
+/** Seconds a client should wait before retrying this failure (429 and 503), if any. */
+export const retryAfterOf = (error: TRPCError): number | undefined =>
+  error.cause instanceof ServiceError ? error.cause.detail.retryAfterSeconds : undefined
+
+// 2. The error shape (tRPC's errorFormatter).
+
+interface ZodIssueLike {
+  code?: string
+  path: PropertyKey[]
+  message: string
+  keys?: string[]
+  errors?: ZodIssueLike[][]
+}
+
+/** Zod's issues as `{ path, message }`, naming a field wherever zod knows one. */
+function flatten(issues: ZodIssueLike[], prefix: PropertyKey[] = []): InputIssue[] {
+  return issues.flatMap((i) => {
+    const path = [...prefix, ...i.path]
+    if (i.code === 'unrecognized_keys' && i.keys?.length) {
+      return i.keys.map((k) => ({ path: [...path, k].map(String).join('.'), message: 'unknown field' }))
+    }
+    if (i.code === 'invalid_union' && i.errors?.length) {
+      // Report the alternative the input came closest to (fewest problems).
+      const closest = [...i.errors].sort((a, b) => a.length - b.length)[0]!
+      return flatten(closest, path)
+    }
+    return [{ path: path.map(String).join('.') || '(input)', message: i.message }]
+  })
+}
+
+function issuesOf(cause: unknown): InputIssue[] | undefined {
+  if (cause instanceof ServiceError && cause.detail.field) return [{ path: cause.detail.field, message: cause.message }]
+  const zodIssues = (cause as { issues?: ZodIssueLike[] } | undefined)?.issues
+  return Array.isArray(zodIssues) ? flatten(zodIssues) : undefined
+}
+
+/** tRPC's errorFormatter: BAD_REQUEST names the fields; 5xx say nothing of their cause. */
+export function formatError({ shape, error }: { shape: TRPCDefaultErrorShape; error: TRPCError }) {
+  const issues = error.code === 'BAD_REQUEST' ? issuesOf(error.cause) : undefined
+  const message =
+    shape.data.httpStatus >= 500
+      ? genericMessage(error.code)
+      : error.cause instanceof SyntaxError
+        ? 'Malformed JSON in request'
+        : issues && error.cause && !(error.cause instanceof ServiceError)
+          ? `Invalid input: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`
+          : shape.message
+  return {
+    message,
+    code: shape.code,
+    data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path, ...(issues ? { issues } : {}) },
+  }
+}
+
+const genericMessage = (code: TRPC_ERROR_CODE_KEY) =>
+  code === 'SERVICE_UNAVAILABLE' ? 'Service temporarily unavailable' : 'Internal server error'
+
+// 3. Failures outside tRPC, in tRPC's shape.
 
 const BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
   400: 'BAD_REQUEST',
@@ -18,11 +92,38 @@ const BY_STATUS: Record<number, TRPC_ERROR_CODE_KEY> = {
 
 export function trpcErrorBody(code: TRPC_ERROR_CODE_KEY, message: string, path?: string) {
   const httpStatus = getHTTPStatusCodeFromError(new TRPCError({ code }))
-  return { httpStatus, body: { error: { message, code: TRPC_ERROR_CODES_BY_KEY[code], data: { code, httpStatus, ...(path ? { path } : {}) } } } }
+  const text = httpStatus >= 500 ? genericMessage(code) : message
+  return { httpStatus, body: { error: { message: text, code: TRPC_ERROR_CODES_BY_KEY[code], data: { code, httpStatus, ...(path ? { path } : {}) } } } }
 }
 
-/** A Fastify-level error (status and message) as a tRPC error; 5xx never carry their text. */
+/** A Fastify-level error (status and message) as a tRPC error. */
 export function fromHttpError(statusCode: number | undefined, message: string, path?: string) {
   const code = BY_STATUS[statusCode ?? 500] ?? (statusCode && statusCode < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR')
-  return trpcErrorBody(code, code === 'INTERNAL_SERVER_ERROR' ? 'Internal server error' : message, path)
+  return trpcErrorBody(code, message, path)
+}
+
+// 4. Counting: every failed call, whichever layer refused it, is counted here and only here.
+
+export function errorCounter(metrics: Metrics, procedures: ReadonlySet<string>) {
+  return (path: string | undefined, code: TRPC_ERROR_CODE_KEY): void => {
+    // Unknown paths share one label, so clients cannot grow the metric without bound.
+    const procedure = path !== undefined && procedures.has(path) ? path : '(unknown)'
+    metrics.requests.inc({ procedure, code })
+  }
+}
+
+export type CountError = ReturnType<typeof errorCounter>
+
+/** Answers every Fastify-level failure of a scope (the /trpc routes) in tRPC's shape, counted. */
+export function answerFastifyErrors(scope: FastifyInstance, count: CountError): void {
+  const send = (reply: FastifyReply, statusCode: number | undefined, message: string, path?: string) => {
+    const { httpStatus, body } = fromHttpError(statusCode, message, path)
+    count(path, body.error.data.code)
+    return reply.code(httpStatus).type('application/json').send(body)
+  }
+  scope.setErrorHandler<FastifyError>((err, req, reply) => {
+    if ((err.statusCode ?? 500) >= 500) req.log.error({ err }, 'request failed')
+    return send(reply, err.statusCode, err.message, (req.params as { path?: string } | undefined)?.path)
+  })
+  scope.setNotFoundHandler((_req, reply) => send(reply, 404, 'No such procedure'))
 }

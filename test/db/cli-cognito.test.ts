@@ -2,8 +2,8 @@
 // and a real PostgreSQL database.
 import t from 'tap'
 import { createUsersRepository } from '../../server/data/users-repository.js'
-import { seedUsers, SEED_USERS } from '../../db/seed.js'
-import { testDatabase } from '../helpers/backends.js'
+import { seedUsers, SEED_USERS } from '../../server/data/seed.js'
+import { testDatabase } from '../helpers/databases.js'
 import { assertOneLineFailure, lines, runCli, tempDir } from '../helpers/cli.js'
 import { freePort } from '../helpers/ports.js'
 import { startCognitoLocal } from '../helpers/cognito-local.js'

@@ -1,9 +1,9 @@
 // The command line's failures: usage errors (exit 2), unreachable services, bad configuration (exit 1),
 // always one line on stderr and never a stack trace.
 import t from 'tap'
-import { seedUsers } from '../../db/seed.js'
+import { seedUsers } from '../../server/data/seed.js'
 import { createUsersRepository } from '../../server/data/users-repository.js'
-import { testDatabase } from '../helpers/backends.js'
+import { testDatabase } from '../helpers/databases.js'
 import { assertOneLineFailure, freshDynamo, lines, runCli, tempDir } from '../helpers/cli.js'
 import { freePort } from '../helpers/ports.js'
 

@@ -1,25 +1,26 @@
-// The app on real backends, listening on a free port, with a signing key the test holds.
+// The server on real backends, listening on a free port, with a signing key the test holds. Built
+// with createServer from a configuration, exactly as main.ts builds it.
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { Test } from 'tap'
 import { type AccessTokenClaims, signAccessToken } from '../../server/auth/access-token.js'
 import { generateKeyPair, type KeyPair } from '../../server/auth/keys.js'
-import { createAccessTokenVerifier } from '../../server/auth/verifier.js'
-import { buildApp } from '../../server/app.js'
-import { type TestBackends, testBackends } from './backends.js'
 import type { CacheBackend } from '../../server/cache/cache-backend.js'
-import { createCache } from '../../server/cache/create-cache.js'
-import type { Config } from '../../server/config.js'
-import { createMetrics, type Metrics } from '../../server/metrics.js'
+import { type Config, loadConfig } from '../../server/config.js'
+import type { Metrics } from '../../server/metrics.js'
+import { createServer, type Server } from '../../server/server.js'
+import { type TestBackends, testBackends } from './backends.js'
 
 export const TEST_POOL = 'us-east-1_TestPool1'
 export const TEST_CLIENT = 'test-client-id'
 
 export interface TestApp {
   app: FastifyInstance
+  server: Server
   url: string
+  config: Config
   backends: TestBackends
   key: KeyPair
   jwksFile: string
@@ -45,60 +46,71 @@ export interface TestAppOptions {
   /** Key prefix: give instances that should share entries the same one. */
   cachePrefix?: string
   redisCommandTimeoutMs?: number
-  logger?: import('fastify').FastifyServerOptions['logger']
+  logger?: FastifyServerOptions['logger']
   fastPath?: boolean
   /** The signing key: share one between instances that must accept the same tokens. */
   key?: KeyPair
+  /** Wraps the cache backend (to slow or count it). */
+  wrapCache?: (cache: CacheBackend) => CacheBackend
+  /** Further configuration variables (they win over the ones derived from the options above). */
+  env?: Record<string, string>
+}
+
+/** The configuration variables of a cache setting. */
+function redisEnv(redis: Config['redis'] | undefined): Record<string, string> {
+  switch (redis?.kind) {
+    case 'single':
+      return { REDIS_URL: redis.url }
+    case 'cluster':
+      return { REDIS_CLUSTER_NODES: redis.nodes.map((n) => `${n.host}:${n.port}`).join(',') }
+    case 'off':
+      return { CACHE_MODE: 'off' }
+    default:
+      return {}
+  }
 }
 
 export async function testApp(t: Test, options: TestAppOptions = {}): Promise<TestApp> {
   const backends = options.backends ?? (await testBackends(t))
   const key = options.key ?? generateKeyPair()
   const jwksFile = await writeJwks(key)
-  const verifier = await createAccessTokenVerifier({
-    cognito: { userPoolId: TEST_POOL, clientId: TEST_CLIENT, jwksFile, dev: false },
-    dataDir: '.data',
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: backends.databaseUrl,
+    AWS_ENDPOINT_URL_DYNAMODB: backends.dynamoEndpoint,
+    DDB_MESSAGE_TABLE: backends.table,
+    COGNITO_USER_POOL_ID: TEST_POOL,
+    COGNITO_CLIENT_ID: TEST_CLIENT,
+    COGNITO_JWKS_FILE: jwksFile,
+    CACHE_KEY_PREFIX: options.cachePrefix ?? `test-${Math.random().toString(36).slice(2)}`,
+    REDIS_COMMAND_TIMEOUT_MS: String(options.redisCommandTimeoutMs ?? 100),
+    ...redisEnv(options.redis),
+    ...options.env,
   })
-  const metrics = createMetrics()
-  let cache: CacheBackend | undefined
-  const app = await buildApp({
-    config: { table: backends.table, bodyLimitBytes: 16 * 1024, cacheTtlSeconds: 3600 },
-    sql: backends.sql,
-    ddb: backends.ddb,
-    verifier,
-    metrics,
+  const server = await createServer(config, {
     logger: options.logger ?? false,
     ...(options.fastPath === undefined ? {} : { fastPath: options.fastPath }),
-    cache: (log) =>
-      (cache = createCache(
-        {
-          redis: options.redis ?? { kind: 'memory' },
-          redisCommandTimeoutMs: options.redisCommandTimeoutMs ?? 100,
-          cacheTtlSeconds: 3600,
-          cacheKeyPrefix: options.cachePrefix ?? `test-${Math.random().toString(36).slice(2)}`,
-        },
-        { log, metrics },
-      )),
+    ...(options.wrapCache ? { wrapCache: options.wrapCache } : {}),
   })
-  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => server.stop())
+  const url = await server.start()
+  const app = server.app
   // A Redis cache starts degraded until its connection is ready.
-  for (let i = 0; options.redis && options.redis.kind !== 'memory' && cache?.status() !== 'up' && i < 100; i++) {
+  for (let i = 0; config.redis.kind !== 'memory' && config.redis.kind !== 'off' && app.cache.status() !== 'up' && i < 100; i++) {
     await new Promise((r) => setTimeout(r, 50))
   }
-  t.teardown(async () => {
-    await app.close()
-    await cache?.close()
-  })
-  const address = app.server.address()
-  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
   return {
     app,
+    server,
     url,
+    config,
     backends,
     key,
     jwksFile,
-    cache: cache!,
-    metrics,
+    cache: app.cache,
+    metrics: app.metrics,
     async token(handle, claims = {}) {
       const user = await backends.users.findByHandle(handle)
       if (!user?.cognitoUserId) throw new Error(`no cognito user id for ${handle}`)

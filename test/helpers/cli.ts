@@ -1,14 +1,12 @@
 // Running `db/cli.ts` as a child process, as a user would, against backends of the test's own.
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
-import { createSql, type Sql } from '../../server/data/postgres.js'
 import { startDynalite } from '../../server/embedded/dynalite.js'
-import { ADMIN_DATABASE_URL } from './backends.js'
+import { testDatabase } from './databases.js'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -58,20 +56,7 @@ export const lines = (text: string): string[] => text.split('\n').filter((l, i, 
 
 
 /** A new, empty (not migrated) PostgreSQL database; dropped at teardown. */
-export async function freshDatabase(t: Test): Promise<{ url: string; sql: Sql }> {
-  const name = `cm_cli_${randomBytes(6).toString('hex')}`
-  const admin = createSql(ADMIN_DATABASE_URL, { max: 1 })
-  await admin.unsafe(`create database ${name}`)
-  const url = new URL(ADMIN_DATABASE_URL)
-  url.pathname = `/${name}`
-  const sql = createSql(url.toString(), { max: 2 })
-  t.teardown(async () => {
-    await sql.end({ timeout: 5 })
-    await admin.unsafe(`drop database if exists ${name} with (force)`)
-    await admin.end({ timeout: 5 })
-  })
-  return { url: url.toString(), sql }
-}
+export const freshDatabase = (t: Test) => testDatabase(t, { migrated: false, prefix: 'cm_cli' })
 
 /** A dynalite of the test's own, with no table. */
 export async function freshDynamo(t: Test): Promise<string> {

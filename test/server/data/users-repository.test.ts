@@ -1,6 +1,7 @@
 import t from 'tap'
-import { createUsersRepository, DuplicateUserError, normalizeHandle } from '../../../server/data/users-repository.js'
-import { testDatabase } from '../../helpers/backends.js'
+import { normalizeHandle } from '@cruddur/contracts'
+import { createUsersRepository, DuplicateUserError } from '../../../server/data/users-repository.js'
+import { testDatabase } from '../../helpers/databases.js'
 
 const SUB_1 = '11111111-1111-4111-8111-111111111111'
 const SUB_2 = '22222222-2222-4222-8222-222222222222'

@@ -1,7 +1,7 @@
 // Versioned migrations: db/migrations/NNNN_name.sql, each applied once, in order, and recorded.
 import { readdir, readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import type { Sql } from '../server/data/postgres.js'
+import type { Sql } from './postgres.js'
 
 const DIR = fileURLToPath(new URL('./migrations/', import.meta.url))
 /** Serializes concurrent migrators (two instances starting at once). */

@@ -1,33 +1,24 @@
-import { randomBytes } from 'node:crypto'
 import { readdir } from 'node:fs/promises'
 import t, { type Test } from 'tap'
-import { migrate } from '../../db/migrate.js'
-import { createSql, type Sql } from '../../server/data/postgres.js'
-import { createUsersRepository, DuplicateUserError } from '../../server/data/users-repository.js'
-import { ADMIN_DATABASE_URL } from '../helpers/backends.js'
+import { migrate } from '../../../server/data/migrate.js'
+import { createSql, type Sql } from '../../../server/data/postgres.js'
+import { createUsersRepository, DuplicateUserError } from '../../../server/data/users-repository.js'
+import { testDatabase } from '../../helpers/databases.js'
 
 /** Every migration file, in order: what a fresh database should end up with. */
-const MIGRATIONS = (await readdir(new URL('../../db/migrations/', import.meta.url))).filter((f) => /^\d{4}_.+\.sql$/.test(f)).sort()
+const MIGRATIONS = (await readdir(new URL('../../../server/data/migrations/', import.meta.url))).filter((f) => /^\d{4}_.+\.sql$/.test(f)).sort()
 
 /** A fresh, EMPTY database (not migrated), dropped at teardown; `connect` opens more pools to it. */
 async function emptyDatabase(t: Test): Promise<{ sql: Sql; connect: () => Sql }> {
-  const name = `cm_migrate_${randomBytes(6).toString('hex')}`
-  const admin = createSql(ADMIN_DATABASE_URL, { max: 1 })
-  await admin.unsafe(`create database ${name}`)
-  const url = new URL(ADMIN_DATABASE_URL)
-  url.pathname = `/${name}`
+  const db = await testDatabase(t, { migrated: false, prefix: 'cm_migrate' })
   const pools: Sql[] = []
+  t.teardown(() => Promise.all(pools.map((p) => p.end({ timeout: 5 }))))
   const connect = () => {
-    const sql = createSql(url.toString(), { max: 2 })
+    const sql = createSql(db.url, { max: 2 })
     pools.push(sql)
     return sql
   }
-  t.teardown(async () => {
-    await Promise.all(pools.map((p) => p.end({ timeout: 5 })))
-    await admin.unsafe(`drop database if exists ${name} with (force)`)
-    await admin.end({ timeout: 5 })
-  })
-  return { sql: connect(), connect }
+  return { sql: db.sql, connect }
 }
 
 t.test('there are migrations, numbered without gaps', async (t) => {

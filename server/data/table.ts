@@ -9,7 +9,7 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { GROUP_INDEX } from '../server/data/ddb-items.js'
+import { GROUP_INDEX } from './ddb-items.js'
 
 /** Either client: a document client sends table commands unchanged (it only marshals items). */
 export type AnyDynamoClient = DynamoDBClient | DynamoDBDocumentClient

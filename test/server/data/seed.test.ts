@@ -1,7 +1,7 @@
 import t from 'tap'
 import { QueryCommand } from '@aws-sdk/lib-dynamodb'
-import { SEED_USERS, seedConversation, seedUsers } from '../../db/seed.js'
-import { testBackends } from '../helpers/backends.js'
+import { SEED_USERS, seedConversation, seedUsers } from '../../../server/data/seed.js'
+import { testBackends } from '../../helpers/backends.js'
 
 t.test('seedUsers adds the three users once', async (t) => {
   const b = await testBackends(t, { seed: false })

@@ -1,6 +1,6 @@
 // Seed data: the original's three users and one conversation of about a hundred messages.
-import type { ConversationsStore } from '../server/data/conversations-store.js'
-import type { User, UsersRepository } from '../server/data/users-repository.js'
+import type { ConversationsStore } from './conversations-store.js'
+import type { User, UsersRepository } from './users-repository.js'
 
 /**
  * The seed users. Their Cognito subs are fixed so that local development tokens (`npm run token`)
