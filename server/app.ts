@@ -7,6 +7,7 @@ import type { Config } from './config.js'
 import metrics from './plugins/app/metrics.js'
 import services from './plugins/app/services.js'
 import backends from './plugins/external/backends.js'
+import bus from './plugins/external/bus.js'
 import cache from './plugins/external/cache.js'
 import healthRoutes from './routes/health.js'
 import metricsRoutes from './routes/metrics.js'
@@ -27,6 +28,7 @@ export default async function app(fastify: FastifyInstance, options: AppOptions)
   await fastify.register(metrics)
   await fastify.register(backends, { config, shareEmbedded: options.shareEmbedded ?? false })
   await fastify.register(cache, { config, wrapCache: options.wrapCache })
+  await fastify.register(bus, { config })
   await fastify.register(services, { config })
 
   await fastify.register(healthRoutes, { table: config.table })

@@ -35,6 +35,9 @@ const variables = z.object({
   COGNITO_JWKS_FILE: optionalString,
   BODY_LIMIT_BYTES: positiveInt.default(16 * 1024),
   DATA_DIR: z.string().min(1).default('.data'),
+  SUBSCRIPTIONS_PER_USER: positiveInt.default(20),
+  SUBSCRIPTIONS_PER_INSTANCE: positiveInt.default(10_000),
+  SUBSCRIPTION_BUFFER: positiveInt.default(256),
 })
 
 type Variables = z.output<typeof variables>
@@ -85,6 +88,12 @@ function settings(e: Variables) {
     cognito: { userPoolId, clientId: e.COGNITO_CLIENT_ID ?? DEV_CLIENT_ID, jwksFile: e.COGNITO_JWKS_FILE, dev: userPoolId === DEV_USER_POOL_ID },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     dataDir: e.DATA_DIR,
+    subscriptions: {
+      perUser: e.SUBSCRIPTIONS_PER_USER,
+      perInstance: e.SUBSCRIPTIONS_PER_INSTANCE,
+      /** Events held for a slow reader before its stream is ended (it resumes from its last id). */
+      buffer: e.SUBSCRIPTION_BUFFER,
+    },
   }
 }
 

@@ -13,6 +13,19 @@ export interface Metrics {
   redisErrors: Counter
   redisUp: Gauge
   fastPathAnswers: Counter
+  realtime: {
+    open: Gauge<'kind'>
+    delivered: Counter<'kind'>
+    catchUps: Counter<'kind'>
+    catchUpEvents: Counter<'kind'>
+    latency: Histogram<'kind'>
+    gapsSkipped: Counter
+    ended: Counter<'reason'>
+    refused: Counter<'reason'>
+    busUp: Gauge
+    busReconnects: Counter
+    publishFailures: Counter
+  }
   /** One procedure call's latency, and its count when `code` is given (label children are kept: this runs per call). */
   observeCall(procedure: string, code: string | undefined, seconds: number): void
 }
@@ -57,6 +70,49 @@ export function createMetrics(): Metrics {
       registers,
     }),
     redisUp: new Gauge({ name: 'cruddur_redis_up', help: '1 when the Redis cache is in use, 0 when degraded (reads go to DynamoDB)', registers }),
+    realtime: {
+      open: new Gauge({ name: 'cruddur_subscriptions_open', help: 'Open subscriptions on this instance', labelNames: ['kind'], registers }),
+      delivered: new Counter({ name: 'cruddur_subscription_events_total', help: 'Events written to subscription streams', labelNames: ['kind'], registers }),
+      catchUps: new Counter({
+        name: 'cruddur_subscription_catchups_total',
+        help: 'Reads of DynamoDB by subscriptions (on resume, after a bus outage, at a gap, while the bus is down)',
+        labelNames: ['kind'],
+        registers,
+      }),
+      catchUpEvents: new Counter({
+        name: 'cruddur_subscription_catchup_events_total',
+        help: 'Events that subscriptions delivered from DynamoDB rather than from the bus',
+        labelNames: ['kind'],
+        registers,
+      }),
+      latency: new Histogram({
+        name: 'cruddur_subscription_delivery_seconds',
+        help: "From the create's acknowledged write to the event's write to a subscriber's stream",
+        labelNames: ['kind'],
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        registers,
+      }),
+      gapsSkipped: new Counter({
+        name: 'cruddur_subscription_gaps_skipped_total',
+        help: 'Reserved places that never received a message, given up on after the write window',
+        registers,
+      }),
+      ended: new Counter({
+        name: 'cruddur_subscriptions_ended_total',
+        help: 'Streams the server ended (overflow: slow reader; expired: token; shutdown)',
+        labelNames: ['reason'],
+        registers,
+      }),
+      refused: new Counter({
+        name: 'cruddur_subscriptions_refused_total',
+        help: 'Subscriptions refused for a limit (per user, per instance)',
+        labelNames: ['reason'],
+        registers,
+      }),
+      busUp: new Gauge({ name: 'cruddur_realtime_bus_up', help: '1 while the real-time bus delivers, 0 while subscriptions poll DynamoDB', registers }),
+      busReconnects: new Counter({ name: 'cruddur_realtime_bus_reconnects_total', help: 'Times the real-time bus came back after being down', registers }),
+      publishFailures: new Counter({ name: 'cruddur_realtime_publish_failures_total', help: 'Rings the bus could not send', registers }),
+    },
   }
   return {
     ...metrics,

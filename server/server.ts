@@ -18,6 +18,29 @@ export interface Server {
   stop(): Promise<void>
 }
 
+/**
+ * Request log lines without credentials: a subscription's token travels in its URL (tRPC's
+ * `connectionParams`, as browsers' EventSource cannot send headers), and Authorization is never logged.
+ */
+export function requestLogLine(req: { method: string; url: string; ip?: string; socket?: { remotePort?: number } | null }) {
+  return { method: req.method, url: withoutCredentials(req.url), remoteAddress: req.ip, remotePort: req.socket?.remotePort }
+}
+
+function withoutCredentials(url: string): string {
+  if (!url.includes('connectionParams=')) return url
+  const [path, query = ''] = url.split('?', 2) as [string, string?]
+  const params = new URLSearchParams(query)
+  params.set('connectionParams', '[redacted]')
+  return `${path}?${params.toString()}`
+}
+
+/** The logger: as asked (tests pass a stream), always with the request serializer above. */
+function loggerOf(config: Config, logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (logger === false) return false
+  const base = logger === undefined || logger === true ? { level: config.logLevel } : logger
+  return { ...base, serializers: { ...base.serializers, req: requestLogLine } }
+}
+
 /** Enough for a batch of well over 20 procedure names in the one route parameter. */
 const MAX_PARAM_LENGTH = 5000
 
@@ -25,7 +48,7 @@ const MAX_PARAM_LENGTH = 5000
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<Server> {
   const { logger, ...appOptions } = options
   const fastify = Fastify({
-    logger: logger ?? { level: config.logLevel },
+    logger: loggerOf(config, logger),
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Opening embedded stores (PGlite starts in ~6 s) and seeding them takes longer than Fastify's 10 s default.

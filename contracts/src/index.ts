@@ -64,11 +64,22 @@ export const PageInput = z.object({ limit: Limit.default(20), cursor: Cursor.opt
 export const UsersShortInput = z.object({ handle: Handle }).strict()
 export const MessageGroupsListInput = PageInput.optional().transform((i) => i ?? { limit: 20 })
 export const MessagesListInput = PageInput.extend({ messageGroupUuid: Uuid }).strict()
+/** A uuid the client makes once per message: a repeat of the create answers the first one's message. */
+export const ClientMessageId = Uuid
 export const MessagesCreateInput = z.union([
-  z.object({ message: MessageText, messageGroupUuid: Uuid }).strict(),
-  z.object({ message: MessageText, handle: Handle }).strict(),
+  z.object({ message: MessageText, messageGroupUuid: Uuid, clientMessageId: ClientMessageId.optional() }).strict(),
+  z.object({ message: MessageText, handle: Handle, clientMessageId: ClientMessageId.optional() }).strict(),
 ])
 export const MessagesCreateOutput = z.object({ messageGroupUuid: Uuid, message: Message })
+
+/** An event id a subscription delivered (opaque): subscribing again with it resumes after that event. */
+export const LastEventId = z.string().min(1).max(256).nullish()
+export const MessagesOnCreatedInput = z.object({ messageGroupUuid: Uuid, lastEventId: LastEventId }).strict()
+export const MessageGroupsOnChangedInput = z
+  .object({ lastEventId: LastEventId })
+  .strict()
+  .optional()
+  .transform((i) => i ?? {})
 
 export type PageInput = z.output<typeof PageInput>
 export type MessagesListInput = z.output<typeof MessagesListInput>

@@ -1,23 +1,16 @@
 // Conversations and messages in DynamoDB: the original's access patterns, made correct without
 // transactions or streams (dynalite has neither, and the same code must hold on AWS).
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
-} from '@aws-sdk/lib-dynamodb'
+import { DeleteCommand, type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb'
 import type { Message, MessageGroup, Page, UserShort } from '@cruddur/contracts'
-import { v5 as uuidv5, v7 as uuidv7 } from 'uuid'
+import { v5 as uuidv5 } from 'uuid'
 import {
   decodeCursor,
   encodeCursor,
   GROUP_INDEX,
   type GroupItem,
-  groupItem,
   groupPk,
   isGroupItem,
-  messageItem,
+  isTombstone,
   type MessageItem,
   messagePk,
   otherOf,
@@ -25,6 +18,10 @@ import {
   toMessage,
   toMessageGroup,
 } from './ddb-items.js'
+import { createMessageWriter, type PostedMessage, type PostMessage } from './message-writer.js'
+import { createReservations } from './reservations.js'
+
+export type { PostedMessage, PostMessage } from './message-writer.js'
 
 /** Namespace of the deterministic uuid two users' conversation gets (so concurrent starts agree). */
 const PAIR_NAMESPACE = '3f0c1d5e-8a7b-4c2d-9e6f-1a2b3c4d5e6f'
@@ -34,13 +31,18 @@ export interface PageRequest {
   cursor?: string | undefined
 }
 
-export interface PostMessage {
-  groupUuid: string
-  sender: UserShort
-  recipient: UserShort
-  text: string
-  /** For seeds and imports; a live message takes the current time. */
-  createdAt?: Date
+/** One entry of a conversation's log, as a subscriber reads it: a message, or a settled empty place. */
+export interface LogEntry {
+  sk: string
+  /** Absent on messages the original wrote (they come before every numbered one). */
+  seq: number | undefined
+  message: Message | null
+}
+
+/** A participant's view of a conversation, with the sort key that orders it in their list. */
+export interface GroupRow {
+  sk: string
+  row: MessageGroup
 }
 
 export interface ConversationsStore {
@@ -52,11 +54,30 @@ export interface ConversationsStore {
   otherParticipant(groupUuid: string, userUuid: string): Promise<UserShort | null>
   /** The pair's existing conversation, or the one they would share. */
   conversationFor(a: string, b: string): Promise<string>
-  /** Stores the message, then brings both participants' group items up to date. */
+  /** Stores the message, then brings both participants' group items up to date (message-writer.ts). */
+  post(post: PostMessage): Promise<PostedMessage>
+  /** `post`, answering only the message (seeds, imports). */
   postMessage(post: PostMessage): Promise<Message>
+  /** A conversation's log after `afterSk` (from it, when `inclusive`), oldest first, strongly consistent. */
+  logAfter(groupUuid: string, afterSk: string, limit: number, inclusive?: boolean): Promise<LogEntry[]>
+  /** The latest entry of a conversation's log, or undefined when it is empty. */
+  lastLogEntry(groupUuid: string): Promise<LogEntry | undefined>
+  /** The sort key of a user's newest conversation row, or undefined when they have none. */
+  lastGroupSk(userUuid: string): Promise<string | undefined>
+  /** The places reserved so far in a conversation (its head), or undefined when none. */
+  head(groupUuid: string): Promise<{ lastSk: string; seq: number } | undefined>
+  /** A user's conversation rows newer than `afterSk`, oldest first, each conversation once. */
+  groupsAfter(userUuid: string, afterSk: string, limit: number): Promise<GroupRow[]>
 }
 
+type LogItem = MessageItem & { tombstone?: boolean }
+
+const toLogEntry = (i: LogItem): LogEntry => ({ sk: i.sk, seq: i.seq, message: isTombstone(i) ? null : toMessage(i) })
+
 export function createConversationsStore(ddb: DynamoDBDocumentClient, table: string): ConversationsStore {
+  const reservations = createReservations(ddb, table)
+  const writer = createMessageWriter(ddb, table, reservations)
+
   /** Every item of one query, following LastEvaluatedKey until the last page (or `enough`). */
   async function queryAll<T>(input: Omit<QueryCommandInput, 'TableName'>, enough = Infinity): Promise<T[]> {
     const items: T[] = []
@@ -78,22 +99,19 @@ export function createConversationsStore(ddb: DynamoDBDocumentClient, table: str
       ConsistentRead: true,
     })
 
-  /**
-   * Makes `owner`'s view of the conversation show the message with sort key `sk`, unless a newer one
-   * already does. Put first (idempotent: sort keys are unique), then delete every older item of the
-   * pair. Whoever puts the newest item deletes all older ones it sees, and whoever puts an older one
-   * sees the newer item when it looks and deletes its own: concurrent messages converge on exactly
-   * one item, the latest, with no transaction and no lost update.
-   */
-  async function advanceGroup(owner: string, other: UserShort, groupUuid: string, sk: string, text: string) {
-    await ddb.send(new PutCommand({ TableName: table, Item: groupItem(owner, other, groupUuid, sk, text) }))
-    const items = await groupItemsOf(owner, groupUuid)
-    const newest = items.reduce((max, i) => (i.sk > max ? i.sk : max), sk)
-    await Promise.all(
-      items
-        .filter((i) => i.sk < newest)
-        .map((i) => ddb.send(new DeleteCommand({ TableName: table, Key: { pk: i.pk, sk: i.sk } }))),
+  /** The newest item of a partition (strongly consistent). */
+  async function newest<T>(pk: string): Promise<T[]> {
+    const out = await ddb.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+        Limit: 1,
+      }),
     )
+    return (out.Items ?? []) as T[]
   }
 
   /** A page of one partition, newest first, with an exact nextCursor (one extra item is read). */
@@ -102,6 +120,7 @@ export function createConversationsStore(ddb: DynamoDBDocumentClient, table: str
     page: PageRequest,
     distinct?: (item: T) => string,
   ): Promise<{ items: T[]; nextCursor: string | null }> {
+    const stale: T[] = []
     const start = page.cursor ? decodeCursor(page.cursor, pk) : undefined
     const seen = new Set<string>()
     const items: T[] = []
@@ -120,10 +139,15 @@ export function createConversationsStore(ddb: DynamoDBDocumentClient, table: str
         }),
       )
       for (const raw of (out.Items ?? []) as T[]) {
-        // A conversation is briefly shown by two items while a message moves it up; show it once.
+        if (isTombstone(raw as { tombstone?: unknown })) continue
+        // A conversation is briefly shown by two items while a message moves it up; show it once,
+        // and delete the older item (what the write in progress, or one that crashed, leaves).
         const id = distinct?.(raw)
         if (id !== undefined) {
-          if (seen.has(id)) continue
+          if (seen.has(id)) {
+            stale.push(raw)
+            continue
+          }
           seen.add(id)
         }
         if (items.length === page.limit) {
@@ -134,6 +158,7 @@ export function createConversationsStore(ddb: DynamoDBDocumentClient, table: str
       }
       exclusiveStart = out.LastEvaluatedKey
     } while (!more && exclusiveStart)
+    for (const item of stale) void ddb.send(new DeleteCommand({ TableName: table, Key: { pk: item.pk, sk: item.sk } })).catch(() => {})
     const last = items.at(-1)
     return { items, nextCursor: more && last ? encodeCursor({ pk: last.pk, sk: last.sk }) : null }
   }
@@ -176,15 +201,47 @@ export function createConversationsStore(ddb: DynamoDBDocumentClient, table: str
       return existing[0]?.message_group_uuid ?? uuidv5([a, b].sort().join(':'), PAIR_NAMESPACE)
     },
 
-    async postMessage({ groupUuid, sender, recipient, text, createdAt }) {
-      const item = messageItem(groupUuid, sender, uuidv7(), (createdAt ?? new Date()).toISOString(), text)
-      // Unique sort key, and the condition makes sure nothing is ever overwritten.
-      await ddb.send(new PutCommand({ TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }))
-      await Promise.all([
-        advanceGroup(sender.uuid, recipient, groupUuid, item.sk, text),
-        advanceGroup(recipient.uuid, sender, groupUuid, item.sk, text),
-      ])
-      return toMessage(item)
+    post: (post) => writer.post(post),
+    postMessage: async (post) => (await writer.post(post)).message,
+
+    async logAfter(groupUuid, afterSk, limit, inclusive = false) {
+      const out = await ddb.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: `pk = :pk AND sk ${inclusive ? '>=' : '>'} :after`,
+          ExpressionAttributeValues: { ':pk': messagePk(groupUuid), ':after': afterSk },
+          ConsistentRead: true,
+          Limit: limit,
+        }),
+      )
+      return ((out.Items ?? []) as LogItem[]).map(toLogEntry)
+    },
+
+    async lastLogEntry(groupUuid) {
+      const [item] = await newest<LogItem>(messagePk(groupUuid))
+      return item ? toLogEntry(item) : undefined
+    },
+
+    async lastGroupSk(userUuid) {
+      return (await newest<GroupItem>(groupPk(userUuid)))[0]?.sk
+    },
+
+    head: (groupUuid) => reservations.head(groupUuid),
+
+    async groupsAfter(userUuid, afterSk, limit) {
+      const out = await ddb.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk AND sk > :after',
+          ExpressionAttributeValues: { ':pk': groupPk(userUuid), ':after': afterSk },
+          ConsistentRead: true,
+          Limit: limit,
+        }),
+      )
+      // Oldest first; where a conversation shows twice (a move in progress), only its newest row.
+      const newest = new Map<string, GroupItem>()
+      for (const i of (out.Items ?? []) as GroupItem[]) newest.set(i.message_group_uuid, i)
+      return [...newest.values()].sort((x, y) => (x.sk < y.sk ? -1 : 1)).map((i) => ({ sk: i.sk, row: toMessageGroup(i) }))
     },
   }
 }

@@ -6,6 +6,10 @@ import type { Message, MessageGroup, UserShort } from '@cruddur/contracts'
 export const GROUP_INDEX = 'message-group-sk-index'
 const GROUP_PREFIX = 'GRP#'
 const MESSAGE_PREFIX = 'MSG#'
+// Our own item types (the original never wrote these prefixes, and its scripts skip them). None carries
+// message_group_uuid, so the sparse index keeps holding group items only.
+const HEAD_PREFIX = 'HEAD#'
+const SENT_PREFIX = 'SENT#'
 
 /** A participant's view of a conversation: the OTHER participant and the last message. */
 export interface GroupItem {
@@ -27,12 +31,61 @@ export interface MessageItem {
   user_uuid: string
   user_display_name: string
   user_handle: string
+  /** Its place in the conversation (1, 2, ...): absent on messages the original wrote. */
+  seq?: number
+}
+
+/**
+ * A reserved place that will never hold a message (its writer gave up, or lost a race for the same
+ * clientMessageId): written at the message's key, so a late write of that message fails its
+ * condition, and subscribers know the place is settled. Lists skip it.
+ */
+export interface TombstoneItem {
+  pk: string
+  sk: string
+  seq: number
+  tombstone: true
+}
+
+/**
+ * A conversation's head: the sort key of its latest reserved message and how many were reserved.
+ * Every message first reserves its place here (one conditional update), so sort keys grow with the
+ * sequence numbers, and a subscriber can tell a gap (a message still being written) from the end.
+ */
+export interface HeadItem {
+  pk: string
+  sk: typeof HEAD_SK
+  last_sk: string
+  seq: number
+}
+
+/** What a sender's clientMessageId stands for: enough to answer or finish the first attempt. */
+export interface SentItem {
+  pk: string
+  sk: string
+  group_uuid: string
+  message: string
+  message_uuid: string
+  message_sk: string
+  seq: number
+  /** The sort key of the message before it, when known (whose group items it replaces). */
+  prev_sk?: string
+  recipient_uuid: string
+  recipient_handle: string
+  recipient_display_name: string
+  /** When its place was reserved (ms since the epoch). */
+  reserved_at: number
+  /** DynamoDB TTL (seconds since the epoch): retries come within minutes; a week is plenty. */
+  expires_at: number
 }
 
 export type ItemKey = { pk: string; sk: string }
 
 export const groupPk = (userUuid: string): string => GROUP_PREFIX + userUuid
 export const messagePk = (groupUuid: string): string => MESSAGE_PREFIX + groupUuid
+export const HEAD_SK = 'messages'
+export const headKey = (groupUuid: string): ItemKey => ({ pk: HEAD_PREFIX + groupUuid, sk: HEAD_SK })
+export const sentKey = (senderUuid: string, clientMessageId: string): ItemKey => ({ pk: SENT_PREFIX + senderUuid, sk: clientMessageId })
 
 /**
  * A message's sort key: its time, then its own (time-ordered) uuid. The original used the bare
@@ -93,16 +146,36 @@ export function groupItem(owner: string, other: UserShort, groupUuid: string, sk
   }
 }
 
-export function messageItem(groupUuid: string, sender: UserShort, messageUuid: string, createdAt: string, text: string): MessageItem {
+export function messageItem(groupUuid: string, sender: UserShort, messageUuid: string, sk: string, text: string, seq?: number): MessageItem {
   return {
     pk: messagePk(groupUuid),
-    sk: messageSk(createdAt, messageUuid),
+    sk,
     message_uuid: messageUuid,
     message: text,
     user_uuid: sender.uuid,
     user_display_name: sender.displayName,
     user_handle: sender.handle,
+    ...(seq === undefined ? {} : { seq }),
   }
+}
+
+export const tombstoneItem = (groupUuid: string, sk: string, seq: number): TombstoneItem => ({ pk: messagePk(groupUuid), sk, seq, tombstone: true })
+
+export const isTombstone = (item: { tombstone?: unknown }): boolean => item.tombstone === true
+
+/** The message uuid in a sort key of ours (`<time>#<uuid>`). */
+export const skMessageUuid = (sk: string): string => sk.slice(sk.indexOf('#') + 1)
+
+/**
+ * The next sort key after `after` for a message made now: its time is now, unless the clock is behind
+ * the conversation's latest message (another instance's clock, or the same millisecond), when it is
+ * one millisecond past that. Keys stay unique and in the order of their reservation.
+ */
+export function nextMessageSk(after: string | undefined, messageUuid: string, now: Date): string {
+  const candidate = messageSk(now.toISOString(), messageUuid)
+  if (after === undefined || candidate > after) return candidate
+  const bumped = new Date(Date.parse(skTimestamp(after)) + 1)
+  return messageSk(bumped.toISOString(), messageUuid)
 }
 
 /** The other participant, as a participant's group item records them. */

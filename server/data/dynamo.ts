@@ -13,3 +13,7 @@ export function createDynamo(config: Pick<Config, 'aws'>, endpoint = config.aws.
   })
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } })
 }
+
+/** A conditional write refused because its condition did not hold (not a failure of DynamoDB). */
+export const isConditionFailure = (err: unknown): boolean =>
+  (err as { name?: string } | null)?.name === 'ConditionalCheckFailedException'

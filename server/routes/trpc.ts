@@ -10,9 +10,9 @@ import { appRouter } from '../trpc/router.js'
 const PROCEDURES: ReadonlySet<string> = new Set(Object.keys(appRouter._def.procedures))
 
 export default async function trpcRoutes(trpc: FastifyInstance, options: { fastPath?: boolean | undefined }): Promise<void> {
-  const { verifier, reads, conversations } = trpc.services
+  const { verifier, reads, conversations, realtime } = trpc.services
   const metrics = trpc.metrics
-  const createContext = contextFactory({ verifier, reads, conversations, metrics })
+  const createContext = contextFactory({ verifier, reads, conversations, realtime, metrics })
   const countError = errorCounter(metrics, PROCEDURES)
 
   // As @trpc/server's Fastify plugin does: tRPC parses the raw body itself.
@@ -24,7 +24,7 @@ export default async function trpcRoutes(trpc: FastifyInstance, options: { fastP
     if (tryFastPath && (await tryFastPath(req, reply))) return reply
     await fastifyRequestHandler({
       router: appRouter,
-      createContext: ({ req }) => createContext({ req }),
+      createContext: ({ req, info }) => createContext({ req, info }),
       onError({ error, path }) {
         if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error, path }, 'procedure failed')
         countError(path, error.code)

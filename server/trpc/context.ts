@@ -5,13 +5,21 @@ import type { AccessTokenVerifier } from '../auth/verifier.js'
 import { unauthorized } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import type { ConversationsService } from '../services/conversations-service.js'
+import type { Realtime } from '../realtime/hub.js'
 import type { Reads } from '../services/reads.js'
 
 export interface ContextDeps {
   verifier: AccessTokenVerifier
   reads: Reads
   conversations: ConversationsService
+  realtime: Realtime
   metrics: Metrics
+}
+
+/** The caller and when their token expires (seconds since the epoch): a subscription ends then. */
+export interface Session {
+  user: UserShort
+  expiresAt: number
 }
 
 /** The token of an `Authorization: Bearer <token>` header; refuses anything else. */
@@ -26,28 +34,42 @@ export function bearerToken(header: string | undefined): string {
   return match[1]!
 }
 
-export async function authenticate(deps: Pick<ContextDeps, 'verifier' | 'reads'>, header: string | undefined): Promise<UserShort> {
+export async function session(deps: Pick<ContextDeps, 'verifier' | 'reads'>, header: string | undefined): Promise<Session> {
   const token = bearerToken(header)
-  let sub: string
+  let verified: { sub: string; exp: number }
   try {
-    ;({ sub } = await deps.verifier.verify(token))
+    verified = await deps.verifier.verify(token)
   } catch {
     throw unauthorized('invalid or expired access token')
   }
-  const user = await deps.reads.userBySub(sub)
+  const user = await deps.reads.userBySub(verified.sub)
   if (!user) throw unauthorized('no user for this token')
-  return user
+  return { user, expiresAt: verified.exp }
+}
+
+export const authenticate = async (deps: Pick<ContextDeps, 'verifier' | 'reads'>, header: string | undefined): Promise<UserShort> =>
+  (await session(deps, header)).user
+
+interface ContextOptions {
+  req: { headers: Record<string, string | string[] | undefined> }
+  /** tRPC's: a subscription's connection parameters (browsers' EventSource cannot send headers). */
+  info?: { connectionParams: Record<string, string | undefined> | null } | undefined
 }
 
 export function contextFactory(deps: ContextDeps) {
-  return ({ req }: { req: { headers: Record<string, string | string[] | undefined> } }) => {
-    let caller: Promise<UserShort> | undefined
+  return ({ req, info }: ContextOptions) => {
+    let caller: Promise<Session> | undefined
     const header = req.headers.authorization
+    const token = info?.connectionParams?.token
+    const credential = typeof header === 'string' ? header : typeof token === 'string' ? `Bearer ${token}` : undefined
+    const resolve = () => (caller ??= session(deps, credential))
     return {
       /** The caller, resolved once per HTTP request (a batch verifies its token once). */
-      authenticate: () => (caller ??= authenticate(deps, typeof header === 'string' ? header : undefined)),
+      authenticate: async () => (await resolve()).user,
+      session: resolve,
       reads: deps.reads,
       conversations: deps.conversations,
+      realtime: deps.realtime,
       metrics: deps.metrics,
     }
   }

@@ -19,6 +19,11 @@ export function asTRPCError(error: TRPCError): TRPCError {
   return error
 }
 
+/** A refusal met outside a procedure's middleware (inside a subscription's stream) as its tRPC error. */
+export function errorOfRefusal(err: unknown): unknown {
+  return err instanceof ServiceError ? new TRPCError({ code: err.code, message: err.message, cause: err }) : err
+}
+
 /** Seconds a client should wait before retrying this failure (429 and 503), if any. */
 export const retryAfterOf = (error: TRPCError): number | undefined =>
   error.cause instanceof ServiceError ? error.cause.detail.retryAfterSeconds : undefined

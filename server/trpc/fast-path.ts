@@ -35,7 +35,7 @@ const answers: Record<string, Answer> = {
 
 const ok = (data: string) => `{"result":{"data":${data}}}`
 
-export function fastPath(deps: Omit<ContextDeps, 'reads' | 'conversations'> & { reads: CachedReads; metrics: Metrics }) {
+export function fastPath(deps: Pick<ContextDeps, 'verifier' | 'metrics'> & { reads: CachedReads; metrics: Metrics }) {
   return async function tryFastPath(req: FastifyRequest<{ Params: { path: string } }>, reply: FastifyReply): Promise<boolean> {
     // Streaming responses (trpc-accept) and anything but GET queries stay with the adapter.
     if (req.method !== 'GET' || req.headers['trpc-accept'] !== undefined) return false

@@ -5,7 +5,14 @@ import type { Context } from './context.js'
 import { asTRPCError, formatError } from './errors.js'
 
 // 1. INITIALIZATION
-const t = initTRPC.context<Context>().create({ errorFormatter: formatError })
+/** Subscriptions' keep-alive: proxies see traffic on idle streams; a client that hears nothing for
+ * three pings' time reconnects (and resumes from its last event). */
+export const SSE_PING_MS = 10_000
+
+const t = initTRPC.context<Context>().create({
+  errorFormatter: formatError,
+  sse: { ping: { enabled: true, intervalMs: SSE_PING_MS }, client: { reconnectAfterInactivityMs: 3 * SSE_PING_MS } },
+})
 
 export const router = t.router
 export const createCallerFactory = t.createCallerFactory

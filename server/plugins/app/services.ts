@@ -1,11 +1,14 @@
-// What the routes call: token verification, the cached read path and the conversations service,
-// built on the stores and the cache.
+// What the routes call: token verification, the cached read path, the conversations service and the
+// real-time hub, built on the stores, the cache and the bus.
 import fp from 'fastify-plugin'
 import { type AccessTokenVerifier, createAccessTokenVerifier } from '../../auth/verifier.js'
 import { type CachedReads, cachedReads } from '../../cache/cached-reads.js'
 import type { Config } from '../../config.js'
 import { createConversationsStore } from '../../data/conversations-store.js'
+import { WRITE_WINDOW_MS } from '../../data/message-writer.js'
 import { createUsersRepository } from '../../data/users-repository.js'
+import { channels } from '../../realtime/channels.js'
+import { createRealtime, type Realtime } from '../../realtime/hub.js'
 import { type ConversationsService, createConversationsService } from '../../services/conversations-service.js'
 import { directReads } from '../../services/reads.js'
 
@@ -13,6 +16,7 @@ export interface Services {
   verifier: AccessTokenVerifier
   reads: CachedReads
   conversations: ConversationsService
+  realtime: Realtime
 }
 
 declare module 'fastify' {
@@ -21,14 +25,44 @@ declare module 'fastify' {
   }
 }
 
+/** A place is waited for twice its write window, and a little more, before it is passed. */
+const GAP_SKIP_MS = 2 * WRITE_WINDOW_MS + 2_000
+/** While the bus is down, subscriptions read DynamoDB this often. */
+const POLL_MS = 2_000
+/** After ending every stream at shutdown, the moment their last bytes need to leave. */
+const STREAMS_FLUSH_MS = 100
+
 export default fp<{ config: Config }>(
   async (app, { config }) => {
     const store = createConversationsStore(app.backends.ddb, config.table)
     const users = createUsersRepository(app.backends.sql)
     const reads = cachedReads(directReads(users, store), app.cache, app.metrics)
-    const conversations = createConversationsService({ reads, store, onMessagePosted: reads.messagePosted })
+    const realtime = createRealtime({
+      bus: app.bus,
+      store,
+      metrics: app.metrics,
+      channels: channels(config.cacheKeyPrefix),
+      ...config.subscriptions,
+      gapSkipMs: GAP_SKIP_MS,
+      pollMs: POLL_MS,
+    })
+    const conversations = createConversationsService({
+      reads,
+      store,
+      async onMessagePosted(posted, sender, recipient, acknowledgedAt) {
+        // Caches first: a subscriber that reads a list after the ring must find the message there.
+        await reads.messagePosted(posted.groupUuid, [sender.uuid, recipient.uuid])
+        await realtime.published(posted, sender, recipient, acknowledgedAt)
+      },
+    })
     const verifier = await createAccessTokenVerifier(config)
-    app.decorate('services', { verifier, reads, conversations })
+    // Streams end before the server stops accepting: their clients reconnect (to another instance)
+    // and resume. Ended with a moment to flush, they leave idle sockets that closing can drop.
+    app.addHook('preClose', async () => {
+      realtime.endAll()
+      await new Promise((resolve) => setTimeout(resolve, STREAMS_FLUSH_MS))
+    })
+    app.decorate('services', { verifier, reads, conversations, realtime })
   },
-  { name: 'services', dependencies: ['backends', 'cache', 'metrics'] },
+  { name: 'services', dependencies: ['backends', 'cache', 'metrics', 'bus'] },
 )

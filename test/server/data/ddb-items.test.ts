@@ -66,7 +66,7 @@ t.test('item layout: the original attribute names and prefixes', async (t) => {
   t.equal(groupPk(A.uuid), `GRP#${A.uuid}`)
   t.equal(messagePk(GROUP), `MSG#${GROUP}`)
 
-  const m = messageItem(GROUP, A, MESSAGE, '2026-11-27T18:00:00.000Z', 'hello')
+  const m = messageItem(GROUP, A, MESSAGE, messageSk('2026-11-27T18:00:00.000Z', MESSAGE), 'hello')
   t.same(m, {
     pk: `MSG#${GROUP}`,
     sk: `2026-11-27T18:00:00.000Z#${MESSAGE}`,

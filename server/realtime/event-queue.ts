@@ -1,0 +1,72 @@
+// A bounded queue between the code that learns of events and the stream that writes them. A client
+// that reads too slowly cannot make it grow: past `capacity` the stream is ended (abort-style, so the
+// client reconnects and resumes from its last event id), and the memory goes with it.
+
+/** How a stream ends without tRPC's `return` event: the client's EventSource reconnects by itself. */
+export class StreamAbort extends Error {
+  override name = 'AbortError'
+  constructor(readonly reason: 'overflow' | 'shutdown' | 'gone') {
+    super(`stream ended: ${reason}`)
+  }
+}
+
+export class EventQueue<T> implements AsyncIterableIterator<T> {
+  private readonly items: T[] = []
+  private waiter: { resolve(r: IteratorResult<T>): void; reject(e: unknown): void } | undefined
+  private ended: { error: unknown } | undefined
+
+  constructor(private readonly capacity: number) {}
+
+  get size(): number {
+    return this.items.length
+  }
+
+  /** Adds an event; false (and the queue ends with an overflow) when it was full. */
+  push(item: T): boolean {
+    if (this.ended) return false
+    if (this.waiter) {
+      const w = this.waiter
+      this.waiter = undefined
+      w.resolve({ value: item, done: false })
+      return true
+    }
+    if (this.items.length >= this.capacity) {
+      this.end(new StreamAbort('overflow'))
+      return false
+    }
+    this.items.push(item)
+    return true
+  }
+
+  /** Ends the stream: queued events are dropped (the client resumes from its last id) and `error` is thrown to the reader. */
+  end(error: unknown): void {
+    if (this.ended) return
+    this.ended = { error }
+    this.items.length = 0
+    if (this.waiter) {
+      const w = this.waiter
+      this.waiter = undefined
+      w.reject(error)
+    }
+  }
+
+  get isEnded(): boolean {
+    return this.ended !== undefined
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.ended) return Promise.reject(this.ended.error)
+    const item = this.items.shift()
+    if (item !== undefined) return Promise.resolve({ value: item, done: false })
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }))
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.end(new StreamAbort('gone'))
+    return Promise.resolve({ value: undefined, done: true })
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+}

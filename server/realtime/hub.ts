@@ -1,0 +1,202 @@
+// The instance's subscriptions: who may open one (limits), what each listens to on the bus, when they
+// read DynamoDB instead (the bus was down, or is), how their streams end (token expiry, a slow reader,
+// shutdown), and the rings a stored message sends.
+import type { Message, MessageGroup, UserShort } from '@cruddur/contracts'
+import type { ConversationsStore, PostedMessage } from '../data/conversations-store.js'
+import { ServiceError, unauthorized } from '../errors.js'
+import type { Metrics } from '../metrics.js'
+import type { Bus } from './bus.js'
+import { type Channels, type GroupEvent, type MessageEvent, parseEvent } from './channels.js'
+import { StreamAbort } from './event-queue.js'
+import { GroupFeed } from './group-feed.js'
+import { type Delivery, MessageFeed } from './message-feed.js'
+
+export interface RealtimeOptions {
+  bus: Bus
+  store: ConversationsStore
+  metrics: Metrics
+  channels: Channels
+  /** Open subscriptions allowed per user, and in all, on this instance. */
+  perUser: number
+  perInstance: number
+  /** Events a stream may hold for a slow reader before it is ended (the client resumes). */
+  buffer: number
+  /** How long a missing place is waited for (server/data/message-writer.ts WRITE_WINDOW_MS, doubled). */
+  gapSkipMs: number
+  /** While the bus is down, how often every subscription reads DynamoDB. */
+  pollMs: number
+}
+
+type Kind = 'messages' | 'groups'
+
+interface Open {
+  kind: Kind
+  feed: MessageFeed | GroupFeed
+}
+
+/** Subscriptions reading DynamoDB at once (after an outage, while polling): the rest queue behind them. */
+const READ_CONCURRENCY = 16
+
+export function createRealtime(options: RealtimeOptions) {
+  const { bus, store, metrics, channels } = options
+  const open = new Set<Open>()
+  const perUser = new Map<string, number>()
+  let poller: NodeJS.Timeout | undefined
+  let closed = false
+
+  /** Every open subscription reads what DynamoDB holds past its position, a few at a time. */
+  async function catchUpAll(): Promise<void> {
+    const all = [...open]
+    const worker = async () => {
+      for (let o = all.shift(); o; o = all.shift()) await o.feed.catchUp().catch(() => {})
+    }
+    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, all.length) }, worker))
+  }
+
+  function poll(): void {
+    if (poller || closed) return
+    const tick = async () => {
+      await catchUpAll()
+      if (bus.status() === 'down' && !closed) poller = setTimeout(() => void tick(), options.pollMs).unref()
+      else poller = undefined
+    }
+    poller = setTimeout(() => void tick(), options.pollMs).unref()
+  }
+
+  bus.onStatus((status) => {
+    if (status === 'up') void catchUpAll() // what the bus missed while it was down
+    else poll()
+  })
+
+  function admit(user: UserShort): () => void {
+    const mine = perUser.get(user.uuid) ?? 0
+    if (open.size >= options.perInstance) {
+      metrics.realtime.refused.inc({ reason: 'instance' })
+      throw new ServiceError('TOO_MANY_REQUESTS', 'too many open subscriptions on this server', { retryAfterSeconds: 5 })
+    }
+    if (mine >= options.perUser) {
+      metrics.realtime.refused.inc({ reason: 'user' })
+      throw new ServiceError('TOO_MANY_REQUESTS', `at most ${options.perUser} open subscriptions per user`, { retryAfterSeconds: 5 })
+    }
+    perUser.set(user.uuid, mine + 1)
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      const left = (perUser.get(user.uuid) ?? 1) - 1
+      if (left > 0) perUser.set(user.uuid, left)
+      else perUser.delete(user.uuid)
+    }
+  }
+
+  /**
+   * The stream of one subscription: admitted, listening on its channel before it reads its starting
+   * point, ended by the client going away, its token expiring, overflow or shutdown.
+   */
+  async function* stream<T>(
+    kind: Kind,
+    user: UserShort,
+    feed: MessageFeed | GroupFeed,
+    channel: string,
+    onRing: (payload: string) => void,
+    lastEventId: string | null | undefined,
+    expiresAt: number,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<Delivery<T>> {
+    if (closed) throw new StreamAbort('shutdown')
+    const release = admit(user)
+    const entry: Open = { kind, feed }
+    const stopListening = bus.subscribe(channel, onRing)
+    open.add(entry)
+    metrics.realtime.open.inc({ kind })
+    const end = (reason: unknown) => feed.queue.end(reason)
+    const onAbort = () => end(new StreamAbort('gone'))
+    signal?.addEventListener('abort', onAbort)
+    const expiry = setTimeout(() => {
+      metrics.realtime.ended.inc({ reason: 'expired' })
+      end(unauthorized('access token expired'))
+    }, Math.max(0, expiresAt * 1000 - Date.now()))
+    expiry.unref()
+    try {
+      await feed.start(lastEventId)
+      for await (const item of feed.queue as AsyncIterable<Delivery<T>>) {
+        if (item.at !== undefined) metrics.realtime.latency.observe({ kind }, (Date.now() - item.at) / 1000)
+        metrics.realtime.delivered.inc({ kind })
+        yield item
+      }
+    } catch (err) {
+      if (err instanceof StreamAbort && err.reason !== 'gone') metrics.realtime.ended.inc({ reason: err.reason })
+      throw err
+    } finally {
+      clearTimeout(expiry)
+      signal?.removeEventListener('abort', onAbort)
+      feed.stop()
+      stopListening()
+      open.delete(entry)
+      metrics.realtime.open.dec({ kind })
+      release()
+    }
+  }
+
+  const onCatchUp = (kind: Kind) => (delivered: number) => {
+    metrics.realtime.catchUps.inc({ kind })
+    if (delivered > 0) metrics.realtime.catchUpEvents.inc({ kind }, delivered)
+  }
+
+  return {
+    /** New messages of one conversation (the caller's membership is checked by the caller). */
+    messages(user: UserShort, groupUuid: string, lastEventId: string | null | undefined, expiresAt: number, signal?: AbortSignal) {
+      const feed = new MessageFeed(groupUuid, {
+        store,
+        gapSkipMs: options.gapSkipMs,
+        capacity: options.buffer,
+        onCatchUp: onCatchUp('messages'),
+        onGapSkipped: () => metrics.realtime.gapsSkipped.inc(),
+      })
+      const onRing = (payload: string) => {
+        const e = parseEvent<MessageEvent>(payload, 'message')
+        if (e) feed.onRing(e)
+      }
+      return stream<Message>('messages', user, feed, channels.conversation(groupUuid), onRing, lastEventId, expiresAt, signal)
+    },
+
+    /** The caller's conversation rows as they change. */
+    groups(user: UserShort, lastEventId: string | null | undefined, expiresAt: number, signal?: AbortSignal) {
+      const feed = new GroupFeed(user.uuid, { store, capacity: options.buffer, onCatchUp: onCatchUp('groups') })
+      const onRing = (payload: string) => {
+        const e = parseEvent<GroupEvent>(payload, 'group')
+        if (e) feed.onRing(e)
+      }
+      return stream<MessageGroup>('groups', user, feed, channels.user(user.uuid), onRing, lastEventId, expiresAt, signal)
+    },
+
+    /** Rings for a stored message: its conversation, and both participants' lists. */
+    async published(posted: PostedMessage, sender: UserShort, recipient: UserShort, at: number): Promise<void> {
+      const { message, sk, seq, groupUuid } = posted
+      const row = (other: UserShort): MessageGroup => ({
+        uuid: groupUuid,
+        handle: other.handle,
+        displayName: other.displayName,
+        message: message.message,
+        createdAt: message.createdAt,
+      })
+      const ring = (e: MessageEvent | GroupEvent) => JSON.stringify(e)
+      await Promise.all([
+        bus.publish(channels.conversation(groupUuid), ring({ sk, seq, message, at })),
+        bus.publish(channels.user(sender.uuid), ring({ sk, row: row(recipient), at })),
+        bus.publish(channels.user(recipient.uuid), ring({ sk, row: row(sender), at })),
+      ])
+    },
+
+    /** Ends every stream (shutdown): clients reconnect, to another instance, and resume. */
+    endAll(): void {
+      closed = true
+      if (poller) clearTimeout(poller)
+      for (const o of open) o.feed.queue.end(new StreamAbort('shutdown'))
+    },
+
+    openCount: (): number => open.size,
+  }
+}
+
+export type Realtime = ReturnType<typeof createRealtime>
