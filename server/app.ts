@@ -21,6 +21,8 @@ export interface AppOptions {
   wrapCache?: (cache: CacheBackend) => CacheBackend
   /** Answer GET cache hits without the tRPC adapter's Fetch conversion (on by default). */
   fastPath?: boolean
+  /** How long a reserved place waits for its message (server/data/message-writer.ts); tests shorten it. */
+  writeWindowMs?: number
 }
 
 export default async function app(fastify: FastifyInstance, options: AppOptions): Promise<void> {
@@ -29,7 +31,7 @@ export default async function app(fastify: FastifyInstance, options: AppOptions)
   await fastify.register(backends, { config, shareEmbedded: options.shareEmbedded ?? false })
   await fastify.register(cache, { config, wrapCache: options.wrapCache })
   await fastify.register(bus, { config })
-  await fastify.register(services, { config })
+  await fastify.register(services, { config, writeWindowMs: options.writeWindowMs })
 
   await fastify.register(healthRoutes, { table: config.table })
   await fastify.register(metricsRoutes)

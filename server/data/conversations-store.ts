@@ -74,9 +74,13 @@ type LogItem = MessageItem & { tombstone?: boolean }
 
 const toLogEntry = (i: LogItem): LogEntry => ({ sk: i.sk, seq: i.seq, message: isTombstone(i) ? null : toMessage(i) })
 
-export function createConversationsStore(ddb: DynamoDBDocumentClient, table: string): ConversationsStore {
+export function createConversationsStore(
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  options: { /** How long a reserved place waits for its message (message-writer.ts). */ writeWindowMs?: number } = {},
+): ConversationsStore {
   const reservations = createReservations(ddb, table)
-  const writer = createMessageWriter(ddb, table, reservations)
+  const writer = createMessageWriter(ddb, table, reservations, options.writeWindowMs)
 
   /** Every item of one query, following LastEvaluatedKey until the last page (or `enough`). */
   async function queryAll<T>(input: Omit<QueryCommandInput, 'TableName'>, enough = Infinity): Promise<T[]> {

@@ -74,7 +74,7 @@ export const WRITE_WINDOW_MS = 5_000
 /** Retries come within minutes; a week of records per sender is plenty (DynamoDB TTL attribute). */
 const SENT_TTL_SECONDS = 7 * 24 * 3600
 
-export function createMessageWriter(ddb: DynamoDBDocumentClient, table: string, reservations: Reservations) {
+export function createMessageWriter(ddb: DynamoDBDocumentClient, table: string, reservations: Reservations, writeWindowMs = WRITE_WINDOW_MS) {
   const put = (Item: object, condition?: string) =>
     ddb.send(new PutCommand({ TableName: table, Item, ...(condition ? { ConditionExpression: condition } : {}) }))
   const del = (pk: string, sk: string) => ddb.send(new DeleteCommand({ TableName: table, Key: { pk, sk } }))
@@ -92,7 +92,7 @@ export function createMessageWriter(ddb: DynamoDBDocumentClient, table: string, 
 
   /** Puts the message at its place; false when something (the same message, or a tombstone) is there. */
   async function putMessage(item: MessageItem, reservedAt: number): Promise<boolean> {
-    if (Date.now() - reservedAt > WRITE_WINDOW_MS) throw new PlaceExpired('the reserved place expired before its message was written')
+    if (Date.now() - reservedAt > writeWindowMs) throw new PlaceExpired('the reserved place expired before its message was written')
     try {
       await put(item, 'attribute_not_exists(pk)')
       return true
@@ -183,7 +183,7 @@ export function createMessageWriter(ddb: DynamoDBDocumentClient, table: string, 
       const item = messageItem(sent.group_uuid, post.sender, sent.message_uuid, sent.message_sk, sent.message, sent.seq)
       const stored = (await ddb.send(new GetCommand({ TableName: table, Key: { pk: item.pk, sk: item.sk }, ConsistentRead: true }))).Item
       if (stored && !isTombstone(stored)) return finish(post, item, sent.prev_sk, true)
-      if (!stored && Date.now() - sent.reserved_at <= WRITE_WINDOW_MS) {
+      if (!stored && Date.now() - sent.reserved_at <= writeWindowMs) {
         // The first attempt reserved the place recently: write the message there (the first attempt,
         // if still running, writes the very same item; one of the two puts wins).
         await putMessage(item, sent.reserved_at)

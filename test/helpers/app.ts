@@ -52,6 +52,8 @@ export interface TestAppOptions {
   key?: KeyPair
   /** Wraps the cache backend (to slow or count it). */
   wrapCache?: (cache: CacheBackend) => CacheBackend
+  /** How long a reserved place waits for its message (shortened to test what happens after). */
+  writeWindowMs?: number
   /** Further configuration variables (they win over the ones derived from the options above). */
   env?: Record<string, string>
 }
@@ -93,6 +95,7 @@ export async function testApp(t: Test, options: TestAppOptions = {}): Promise<Te
     logger: options.logger ?? false,
     ...(options.fastPath === undefined ? {} : { fastPath: options.fastPath }),
     ...(options.wrapCache ? { wrapCache: options.wrapCache } : {}),
+    ...(options.writeWindowMs ? { writeWindowMs: options.writeWindowMs } : {}),
   })
   t.teardown(() => server.stop())
   const url = await server.start()

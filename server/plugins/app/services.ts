@@ -26,15 +26,21 @@ declare module 'fastify' {
 }
 
 /** A place is waited for twice its write window, and a little more, before it is passed. */
-const GAP_SKIP_MS = 2 * WRITE_WINDOW_MS + 2_000
+const gapSkipMs = (writeWindowMs: number) => 2 * writeWindowMs + Math.min(2_000, writeWindowMs)
 /** While the bus is down, subscriptions read DynamoDB this often. */
 const POLL_MS = 2_000
 /** After ending every stream at shutdown, the moment their last bytes need to leave. */
 const STREAMS_FLUSH_MS = 100
 
-export default fp<{ config: Config }>(
-  async (app, { config }) => {
-    const store = createConversationsStore(app.backends.ddb, config.table)
+export interface ServicesOptions {
+  config: Config
+  /** How long a reserved place waits for its message; tests shorten it. */
+  writeWindowMs?: number | undefined
+}
+
+export default fp<ServicesOptions>(
+  async (app, { config, writeWindowMs = WRITE_WINDOW_MS }) => {
+    const store = createConversationsStore(app.backends.ddb, config.table, { writeWindowMs })
     const users = createUsersRepository(app.backends.sql)
     const reads = cachedReads(directReads(users, store), app.cache, app.metrics)
     const realtime = createRealtime({
@@ -43,7 +49,7 @@ export default fp<{ config: Config }>(
       metrics: app.metrics,
       channels: channels(config.cacheKeyPrefix),
       ...config.subscriptions,
-      gapSkipMs: GAP_SKIP_MS,
+      gapSkipMs: gapSkipMs(writeWindowMs),
       pollMs: POLL_MS,
     })
     const conversations = createConversationsService({
