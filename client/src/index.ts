@@ -74,6 +74,8 @@ export function createClient(options: ClientOptions) {
           if (op.type === 'subscription') {
             // A stream ends when its token expires: reconnect with a fresh one, and resume.
             if (code === 'UNAUTHORIZED') return typeof options.token === 'function' && made < 3
+            // A limit may be passing (a reconnect storm); one that holds is the caller's to see.
+            if (code === 'TOO_MANY_REQUESTS') return made < 3
             return code === undefined || TRANSIENT.has(code)
           }
           // Queries read; creates carry their clientMessageId: both are safe to repeat.

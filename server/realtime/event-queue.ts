@@ -14,6 +14,7 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   private readonly items: T[] = []
   private waiter: { resolve(r: IteratorResult<T>): void; reject(e: unknown): void } | undefined
   private ended: { error: unknown } | undefined
+  private roomWaiters: (() => void)[] = []
 
   constructor(private readonly capacity: number) {}
 
@@ -38,11 +39,26 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
     return true
   }
 
+  /**
+   * Resolves when the reader has taken the queue down to half its capacity (or it ended). Reads of
+   * DynamoDB wait here: they can pause, unlike rings, which overflow.
+   */
+  room(): Promise<void> {
+    if (this.ended || this.items.length < this.capacity / 2) return Promise.resolve()
+    return new Promise((resolve) => this.roomWaiters.push(resolve))
+  }
+
+  private freeRoom(): void {
+    if (this.roomWaiters.length === 0 || (!this.ended && this.items.length >= this.capacity / 2)) return
+    for (const resolve of this.roomWaiters.splice(0)) resolve()
+  }
+
   /** Ends the stream: queued events are dropped (the client resumes from its last id) and `error` is thrown to the reader. */
   end(error: unknown): void {
     if (this.ended) return
     this.ended = { error }
     this.items.length = 0
+    this.freeRoom()
     if (this.waiter) {
       const w = this.waiter
       this.waiter = undefined
@@ -57,7 +73,10 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   next(): Promise<IteratorResult<T>> {
     if (this.ended) return Promise.reject(this.ended.error)
     const item = this.items.shift()
-    if (item !== undefined) return Promise.resolve({ value: item, done: false })
+    if (item !== undefined) {
+      this.freeRoom()
+      return Promise.resolve({ value: item, done: false })
+    }
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }))
   }
 

@@ -73,7 +73,10 @@ export class GroupFeed {
         let delivered = 0
         for (;;) {
           const rows = await this.deps.store.groupsAfter(this.userUuid, this.watermark, PAGE)
-          for (const r of rows) delivered += this.deliver(r.sk, r.row, undefined)
+          for (const r of rows) {
+            await this.queue.room()
+            delivered += this.deliver(r.sk, r.row, undefined)
+          }
           if (rows.length < PAGE || this.queue.isEnded) break
         }
         this.deps.onCatchUp(delivered)

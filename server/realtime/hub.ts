@@ -108,7 +108,7 @@ export function createRealtime(options: RealtimeOptions) {
     const entry: Open = { kind, feed }
     const stopListening = bus.subscribe(channel, onRing)
     open.add(entry)
-    metrics.realtime.open.inc({ kind })
+    let counted = false
     const end = (reason: unknown) => feed.queue.end(reason)
     const onAbort = () => end(new StreamAbort('gone'))
     signal?.addEventListener('abort', onAbort)
@@ -119,6 +119,9 @@ export function createRealtime(options: RealtimeOptions) {
     expiry.unref()
     try {
       await feed.start(lastEventId)
+      // Counted once its starting point is set: what is created from now on, it delivers.
+      metrics.realtime.open.inc({ kind })
+      counted = true
       for await (const item of feed.queue as AsyncIterable<Delivery<T>>) {
         if (item.at !== undefined) metrics.realtime.latency.observe({ kind }, (Date.now() - item.at) / 1000)
         metrics.realtime.delivered.inc({ kind })
@@ -133,7 +136,7 @@ export function createRealtime(options: RealtimeOptions) {
       feed.stop()
       stopListening()
       open.delete(entry)
-      metrics.realtime.open.dec({ kind })
+      if (counted) metrics.realtime.open.dec({ kind })
       release()
     }
   }

@@ -124,6 +124,7 @@ export class MessageFeed {
           ? [] // nothing ever written: the bus will bring the first message
           : await this.deps.store.logAfter(this.groupUuid, this.lastSk, PAGE, inclusive)
       for (const entry of entries) {
+        await this.queue.room() // a long catch-up waits for its reader rather than overflow
         if (inclusive && entry.sk === resumeFrom) {
           this.lastSeq = entry.seq
           continue
