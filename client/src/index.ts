@@ -3,6 +3,7 @@
 import {
   createTRPCClient,
   httpBatchLink,
+  httpLink,
   httpSubscriptionLink,
   retryLink,
   splitLink,
@@ -65,6 +66,13 @@ export function createClient(options: ClientOptions) {
   const token = async () => (typeof options.token === 'function' ? await options.token() : options.token)
   const attempts = options.attempts ?? 4
   const EventSourceImpl = options.EventSource ?? (globalThis as { EventSource?: EventSourceClass }).EventSource
+  const http = {
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    async headers() {
+      const t = await token()
+      return { ...options.headers, ...(t ? { authorization: `Bearer ${t}` } : {}) }
+    },
+  }
   return createTRPCClient<AppRouter>({
     links: [
       clientMessageIds,
@@ -95,14 +103,12 @@ export function createClient(options: ClientOptions) {
             return t ? { token: t } : {}
           },
         }),
-        false: httpBatchLink({
-          url,
-          maxItems: options.maxBatchSize ?? 10,
-          ...(options.fetch ? { fetch: options.fetch } : {}),
-          async headers() {
-            const t = await token()
-            return { ...options.headers, ...(t ? { authorization: `Bearer ${t}` } : {}) }
-          },
+        // Queries share requests; a create goes alone, as ten of the longest messages would not fit
+        // the server's body limit together (and creates are rarely made side by side).
+        false: splitLink({
+          condition: (op) => op.type === 'query',
+          true: httpBatchLink({ url, maxItems: options.maxBatchSize ?? 10, ...http }),
+          false: httpLink({ url, ...http }),
         }),
       }),
     ],

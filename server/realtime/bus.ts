@@ -4,15 +4,21 @@
 
 export type BusStatus = 'up' | 'down'
 
+export interface Listening {
+  ready: Promise<void>
+  stop(): void
+}
+
 export interface Bus {
   readonly kind: 'redis' | 'memory'
   /** Rings a channel; never throws, never waits for Redis longer than a command timeout. */
   publish(channel: string, payload: string): Promise<void>
   /**
    * Listens on a channel. One Redis subscription per channel per instance, shared by every listener
-   * of this instance; the returned function stops this listener.
+   * of this instance. `ready` resolves once rings published from then on reach the listener (or the
+   * bus is down, and subscriptions read DynamoDB anyway); `stop` ends this listener.
    */
-  subscribe(channel: string, listener: (payload: string) => void): () => void
+  subscribe(channel: string, listener: (payload: string) => void): Listening
   /** `up` while rings published now reach this instance. */
   status(): BusStatus
   /** Told when the status changes; `up` after `down` means: read what the bus missed. */
@@ -21,26 +27,29 @@ export interface Bus {
 }
 
 /** Listeners by channel, with the first and last listener of a channel reported (to (un)subscribe). */
-export function listenerRegistry(hooks: { first(channel: string): void; last(channel: string): void }) {
-  const byChannel = new Map<string, Set<(payload: string) => void>>()
+export function listenerRegistry(hooks: { first(channel: string): Promise<void>; last(channel: string): void }) {
+  const byChannel = new Map<string, { listeners: Set<(payload: string) => void>; ready: Promise<void> }>()
   return {
-    add(channel: string, listener: (payload: string) => void): () => void {
-      let set = byChannel.get(channel)
-      if (!set) {
-        set = new Set()
-        byChannel.set(channel, set)
-        hooks.first(channel)
+    add(channel: string, listener: (payload: string) => void): Listening {
+      let entry = byChannel.get(channel)
+      if (!entry) {
+        entry = { listeners: new Set(), ready: Promise.resolve() }
+        byChannel.set(channel, entry)
+        entry.ready = hooks.first(channel)
       }
-      set.add(listener)
-      return () => {
-        const current = byChannel.get(channel)
-        if (!current?.delete(listener) || current.size > 0) return
-        byChannel.delete(channel)
-        hooks.last(channel)
+      entry.listeners.add(listener)
+      return {
+        ready: entry.ready,
+        stop() {
+          const current = byChannel.get(channel)
+          if (!current?.listeners.delete(listener) || current.listeners.size > 0) return
+          byChannel.delete(channel)
+          hooks.last(channel)
+        },
       }
     },
     deliver(channel: string, payload: string): void {
-      for (const listener of byChannel.get(channel) ?? []) listener(payload)
+      for (const listener of byChannel.get(channel)?.listeners ?? []) listener(payload)
     },
     channels: (): string[] => [...byChannel.keys()],
   }
@@ -48,7 +57,7 @@ export function listenerRegistry(hooks: { first(channel: string): void; last(cha
 
 /** One instance, no Redis: rings go straight to this process's listeners. */
 export function createMemoryBus(): Bus {
-  const registry = listenerRegistry({ first() {}, last() {} })
+  const registry = listenerRegistry({ first: () => Promise.resolve(), last() {} })
   return {
     kind: 'memory',
     publish(channel, payload) {

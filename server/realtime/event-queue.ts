@@ -16,6 +16,9 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   private ended: { error: unknown } | undefined
   private roomWaiters: (() => void)[] = []
 
+  /** Told once, when the queue ends (for whatever reason), before the reader learns of it. */
+  onEnd: ((error: unknown) => void) | undefined
+
   constructor(private readonly capacity: number) {}
 
   get size(): number {
@@ -59,6 +62,7 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
     this.ended = { error }
     this.items.length = 0
     this.freeRoom()
+    this.onEnd?.(error)
     if (this.waiter) {
       const w = this.waiter
       this.waiter = undefined

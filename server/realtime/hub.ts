@@ -29,9 +29,20 @@ export interface RealtimeOptions {
 
 type Kind = 'messages' | 'groups'
 
+/** What a stream knows of its connection. */
+export interface StreamConnection {
+  /** When the caller's token expires (seconds since the epoch): the stream ends then. */
+  expiresAt: number
+  /** Aborted when the client goes away. */
+  signal: AbortSignal | undefined
+  /** Drops the connection at once (a stream stuck behind a reader that stopped reading). */
+  drop(): void
+}
+
 interface Open {
   kind: Kind
   feed: MessageFeed | GroupFeed
+  conn: StreamConnection
 }
 
 /** Subscriptions reading DynamoDB at once (after an outage, while polling): the rest queue behind them. */
@@ -100,16 +111,24 @@ export function createRealtime(options: RealtimeOptions) {
     channel: string,
     onRing: (payload: string) => void,
     lastEventId: string | null | undefined,
-    expiresAt: number,
-    signal: AbortSignal | undefined,
+    conn: StreamConnection,
   ): AsyncGenerator<Delivery<T>> {
+    const { expiresAt, signal } = conn
     if (closed) throw new StreamAbort('shutdown')
     const release = admit(user)
-    const entry: Open = { kind, feed }
-    const stopListening = bus.subscribe(channel, onRing)
+    const entry: Open = { kind, feed, conn }
+    const listening = bus.subscribe(channel, onRing)
     open.add(entry)
     let counted = false
+    let finished = false
     const end = (reason: unknown) => feed.queue.end(reason)
+    feed.queue.onEnd = (reason) => {
+      if (!(reason instanceof StreamAbort) || reason.reason === 'gone') return
+      metrics.realtime.ended.inc({ reason: reason.reason })
+      // A reader that stopped reading keeps the stream's generator waiting at its last event, where it
+      // cannot learn that the stream is over: drop the connection (its EventSource reconnects and resumes).
+      if (reason.reason === 'overflow') conn.drop()
+    }
     const onAbort = () => end(new StreamAbort('gone'))
     signal?.addEventListener('abort', onAbort)
     const expiry = setTimeout(() => {
@@ -118,23 +137,27 @@ export function createRealtime(options: RealtimeOptions) {
     }, Math.max(0, expiresAt * 1000 - Date.now()))
     expiry.unref()
     try {
-      await feed.start(lastEventId)
-      // Counted once its starting point is set: what is created from now on, it delivers.
-      metrics.realtime.open.inc({ kind })
-      counted = true
+      // Read while starting: a resume's catch-up fills the queue as the stream drains it.
+      void listening.ready.then(() => feed.start(lastEventId)).then(
+        () => {
+          // Counted once its starting point is set: what is created from now on, it delivers.
+          if (finished) return
+          metrics.realtime.open.inc({ kind })
+          counted = true
+        },
+        (err: unknown) => end(err),
+      )
       for await (const item of feed.queue as AsyncIterable<Delivery<T>>) {
         if (item.at !== undefined) metrics.realtime.latency.observe({ kind }, (Date.now() - item.at) / 1000)
         metrics.realtime.delivered.inc({ kind })
         yield item
       }
-    } catch (err) {
-      if (err instanceof StreamAbort && err.reason !== 'gone') metrics.realtime.ended.inc({ reason: err.reason })
-      throw err
     } finally {
+      finished = true
       clearTimeout(expiry)
       signal?.removeEventListener('abort', onAbort)
       feed.stop()
-      stopListening()
+      listening.stop()
       open.delete(entry)
       if (counted) metrics.realtime.open.dec({ kind })
       release()
@@ -148,7 +171,7 @@ export function createRealtime(options: RealtimeOptions) {
 
   return {
     /** New messages of one conversation (the caller's membership is checked by the caller). */
-    messages(user: UserShort, groupUuid: string, lastEventId: string | null | undefined, expiresAt: number, signal?: AbortSignal) {
+    messages(user: UserShort, groupUuid: string, lastEventId: string | null | undefined, conn: StreamConnection) {
       const feed = new MessageFeed(groupUuid, {
         store,
         gapSkipMs: options.gapSkipMs,
@@ -160,17 +183,17 @@ export function createRealtime(options: RealtimeOptions) {
         const e = parseEvent<MessageEvent>(payload, 'message')
         if (e) feed.onRing(e)
       }
-      return stream<Message>('messages', user, feed, channels.conversation(groupUuid), onRing, lastEventId, expiresAt, signal)
+      return stream<Message>('messages', user, feed, channels.conversation(groupUuid), onRing, lastEventId, conn)
     },
 
     /** The caller's conversation rows as they change. */
-    groups(user: UserShort, lastEventId: string | null | undefined, expiresAt: number, signal?: AbortSignal) {
+    groups(user: UserShort, lastEventId: string | null | undefined, conn: StreamConnection) {
       const feed = new GroupFeed(user.uuid, { store, capacity: options.buffer, onCatchUp: onCatchUp('groups') })
       const onRing = (payload: string) => {
         const e = parseEvent<GroupEvent>(payload, 'group')
         if (e) feed.onRing(e)
       }
-      return stream<MessageGroup>('groups', user, feed, channels.user(user.uuid), onRing, lastEventId, expiresAt, signal)
+      return stream<MessageGroup>('groups', user, feed, channels.user(user.uuid), onRing, lastEventId, conn)
     },
 
     /** Rings for a stored message: its conversation, and both participants' lists. */
@@ -196,6 +219,11 @@ export function createRealtime(options: RealtimeOptions) {
       closed = true
       if (poller) clearTimeout(poller)
       for (const o of open) o.feed.queue.end(new StreamAbort('shutdown'))
+    },
+
+    /** Drops the connections of streams that have not ended by now (their readers stopped reading). */
+    dropRemaining(): void {
+      for (const o of open) o.conn.drop()
     },
 
     openCount: (): number => open.size,

@@ -132,9 +132,13 @@ export class MessageFeed {
         if (entry.seq === undefined) {
           // A message the original wrote: older than every numbered one, delivered in key order.
           if (this.lastSeq === undefined || this.lastSeq === 0) delivered += this.deliver(entry.sk, undefined, entry.message, undefined)
+          else this.lastSk = entry.sk
           continue
         }
-        if (this.lastSeq !== undefined && entry.seq <= this.lastSeq) continue
+        if (this.lastSeq !== undefined && entry.seq <= this.lastSeq) {
+          this.lastSk = entry.sk // delivered before: the next read starts after it
+          continue
+        }
         if (this.lastSeq === undefined || entry.seq === this.lastSeq + 1) {
           delivered += this.deliver(entry.sk, entry.seq, entry.message, undefined)
           continue

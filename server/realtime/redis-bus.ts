@@ -49,8 +49,13 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   const statusListeners = new Set<(s: BusStatus) => void>()
 
   const registry = listenerRegistry({
-    first(channel) {
-      if (status === 'up') subscriber.ssubscribe(channel).catch(() => markDown('subscribe failed'))
+    async first(channel) {
+      if (status !== 'up') return // subscribed by the beat that brings the bus up
+      try {
+        await subscriber.ssubscribe(channel)
+      } catch {
+        markDown('subscribe failed')
+      }
     },
     last(channel) {
       subscriber.sunsubscribe(channel).catch(() => {})

@@ -51,7 +51,7 @@ export const authenticate = async (deps: Pick<ContextDeps, 'verifier' | 'reads'>
   (await session(deps, header)).user
 
 interface ContextOptions {
-  req: { headers: Record<string, string | string[] | undefined> }
+  req: { headers: Record<string, string | string[] | undefined>; raw?: { destroy(): void } }
   /** tRPC's: a subscription's connection parameters (browsers' EventSource cannot send headers). */
   info?: { connectionParams: Record<string, string | undefined> | null } | undefined
 }
@@ -67,6 +67,8 @@ export function contextFactory(deps: ContextDeps) {
       /** The caller, resolved once per HTTP request (a batch verifies its token once). */
       authenticate: async () => (await resolve()).user,
       session: resolve,
+      /** Drops the HTTP connection (a stream whose reader stopped reading). */
+      dropConnection: () => req.raw?.destroy(),
       reads: deps.reads,
       conversations: deps.conversations,
       realtime: deps.realtime,

@@ -15,7 +15,12 @@ export interface TcpProxy {
   close(): Promise<void>
 }
 
-export async function tcpProxy(t: Test | undefined, target: { host: string; port: number }): Promise<TcpProxy> {
+/**
+ * `target` may be a list: each connection goes to the first that accepts it (a load balancer's
+ * failover), so a client reconnecting after one instance stopped reaches the next.
+ */
+export async function tcpProxy(t: Test | undefined, target: { host: string; port: number } | { host: string; port: number }[]): Promise<TcpProxy> {
+  const targets = Array.isArray(target) ? target : [target]
   const sockets = new Set<Socket>()
   let refusing = false
   let accepted = 0
@@ -25,18 +30,33 @@ export async function tcpProxy(t: Test | undefined, target: { host: string; port
       return
     }
     accepted++
-    const upstream = connect(target.port, target.host)
-    sockets.add(client).add(upstream)
-    const drop = () => {
-      client.destroy()
-      upstream.destroy()
-      sockets.delete(client)
-      sockets.delete(upstream)
+    client.pause()
+    sockets.add(client)
+    const attach = (i: number) => {
+      const upstream = connect(targets[i]!.port, targets[i]!.host)
+      let connected = false
+      upstream.once('error', () => {
+        // Refused before it was connected: the next target, if any.
+        if (!connected && i + 1 < targets.length) attach(i + 1)
+        else client.destroy()
+      })
+      upstream.once('connect', () => {
+        connected = true
+        sockets.add(upstream)
+        const drop = () => {
+          client.destroy()
+          upstream.destroy()
+          sockets.delete(client)
+          sockets.delete(upstream)
+        }
+        client.on('error', drop).on('close', drop)
+        upstream.on('error', drop).on('close', drop)
+        client.pipe(upstream)
+        upstream.pipe(client)
+        client.resume()
+      })
     }
-    client.on('error', drop).on('close', drop)
-    upstream.on('error', drop).on('close', drop)
-    client.pipe(upstream)
-    upstream.pipe(client)
+    attach(0)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
   const address = server.address()

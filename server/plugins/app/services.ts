@@ -67,6 +67,7 @@ export default fp<ServicesOptions>(
     app.addHook('preClose', async () => {
       realtime.endAll()
       await new Promise((resolve) => setTimeout(resolve, STREAMS_FLUSH_MS))
+      realtime.dropRemaining()
     })
     app.decorate('services', { verifier, reads, conversations, realtime })
   },

@@ -7,6 +7,6 @@ export const messageGroupsRouter = router({
   /** The caller's conversation rows, each time one gets a message, as the list would show it at the top. */
   onChanged: protectedProcedure.input(MessageGroupsOnChangedInput).subscription(async ({ ctx, input, signal }) => {
     const { expiresAt } = await ctx.session()
-    return trackedStream(ctx.realtime.groups(ctx.user, input.lastEventId, expiresAt, signal))
+    return trackedStream(ctx.realtime.groups(ctx.user, input.lastEventId, { expiresAt, signal, drop: ctx.dropConnection }))
   }),
 })

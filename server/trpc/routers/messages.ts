@@ -12,6 +12,6 @@ export const messagesRouter = router({
     // Members only, with the same answer as messages.list for anyone else.
     await ctx.conversations.assertMember(ctx.user, input.messageGroupUuid)
     const { expiresAt } = await ctx.session()
-    return trackedStream(ctx.realtime.messages(ctx.user, input.messageGroupUuid, input.lastEventId, expiresAt, signal))
+    return trackedStream(ctx.realtime.messages(ctx.user, input.messageGroupUuid, input.lastEventId, { expiresAt, signal, drop: ctx.dropConnection }))
   }),
 })

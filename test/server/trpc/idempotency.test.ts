@@ -184,7 +184,7 @@ t.test('@cruddur/client sends a clientMessageId and reuses it when it retries', 
   const client = createClient({ url: app.url, token: brown, fetch: lossy })
   const created = await client.messages.create.mutate({ handle: 'bayko', message: 'exactly once' })
   t.equal(sent.length, 2, 'sent twice: the first answer was lost')
-  const ids = sent.map((b) => (JSON.parse(b) as Record<string, { clientMessageId?: string }>)['0']?.clientMessageId)
+  const ids = sent.map((b) => (JSON.parse(b) as { clientMessageId?: string }).clientMessageId)
   t.match(ids[0], /^[0-9a-f-]{36}$/, 'with a clientMessageId')
   t.equal(ids[0], ids[1], 'the same one both times')
   t.same((await allMessages(app, brown, created.messageGroupUuid)).map((m) => m.message), ['exactly once'], 'stored once')
