@@ -21,6 +21,8 @@ export interface AppOptions {
   wrapCache?: (cache: CacheBackend) => CacheBackend
   /** Answer GET cache hits without the tRPC adapter's Fetch conversion (on by default). */
   fastPath?: boolean
+  /** Serve subscriptions without the adapter's Fetch conversion (on by default). */
+  ssePath?: boolean
   /** How long a reserved place waits for its message (server/data/message-writer.ts); tests shorten it. */
   writeWindowMs?: number
 }
@@ -35,5 +37,5 @@ export default async function app(fastify: FastifyInstance, options: AppOptions)
 
   await fastify.register(healthRoutes, { table: config.table })
   await fastify.register(metricsRoutes)
-  await fastify.register(trpcRoutes, { prefix: '/trpc', fastPath: options.fastPath })
+  await fastify.register(trpcRoutes, { prefix: '/trpc', fastPath: options.fastPath, ssePath: options.ssePath })
 }

@@ -80,6 +80,8 @@ export const MessageGroupsOnChangedInput = z
   .strict()
   .optional()
   .transform((i) => i ?? {})
+export type MessagesOnCreatedInput = z.output<typeof MessagesOnCreatedInput>
+export type MessageGroupsOnChangedInput = z.output<typeof MessageGroupsOnChangedInput>
 
 export type PageInput = z.output<typeof PageInput>
 export type MessagesListInput = z.output<typeof MessagesListInput>

@@ -5,11 +5,15 @@ import type { FastifyInstance } from 'fastify'
 import { contextFactory } from '../trpc/context.js'
 import { answerFastifyErrors, errorCounter } from '../trpc/errors.js'
 import { fastPath } from '../trpc/fast-path.js'
+import { ssePath } from '../trpc/sse-path.js'
 import { appRouter } from '../trpc/router.js'
 
 const PROCEDURES: ReadonlySet<string> = new Set(Object.keys(appRouter._def.procedures))
 
-export default async function trpcRoutes(trpc: FastifyInstance, options: { fastPath?: boolean | undefined }): Promise<void> {
+export default async function trpcRoutes(
+  trpc: FastifyInstance,
+  options: { fastPath?: boolean | undefined; ssePath?: boolean | undefined },
+): Promise<void> {
   const { verifier, reads, conversations, realtime } = trpc.services
   const metrics = trpc.metrics
   const createContext = contextFactory({ verifier, reads, conversations, realtime, metrics })
@@ -20,8 +24,10 @@ export default async function trpcRoutes(trpc: FastifyInstance, options: { fastP
   trpc.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body))
 
   const tryFastPath = options.fastPath === false ? undefined : fastPath({ verifier, reads, metrics })
+  const trySse = options.ssePath === false ? undefined : ssePath({ verifier, reads, conversations, realtime, metrics, countError })
   trpc.all<{ Params: { path: string } }>('/:path', async (req, reply) => {
     if (tryFastPath && (await tryFastPath(req, reply))) return reply
+    if (trySse && (await trySse(req, reply))) return reply
     await fastifyRequestHandler({
       router: appRouter,
       createContext: ({ req, info }) => createContext({ req, info }),

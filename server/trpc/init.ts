@@ -8,10 +8,12 @@ import { asTRPCError, formatError } from './errors.js'
 /** Subscriptions' keep-alive: proxies see traffic on idle streams; a client that hears nothing for
  * three pings' time reconnects (and resumes from its last event). */
 export const SSE_PING_MS = 10_000
+/** What a stream tells its client when it opens (tRPC's `connected` event). */
+export const SSE_CLIENT = { reconnectAfterInactivityMs: 3 * SSE_PING_MS }
 
 const t = initTRPC.context<Context>().create({
   errorFormatter: formatError,
-  sse: { ping: { enabled: true, intervalMs: SSE_PING_MS }, client: { reconnectAfterInactivityMs: 3 * SSE_PING_MS } },
+  sse: { ping: { enabled: true, intervalMs: SSE_PING_MS }, client: SSE_CLIENT },
 })
 
 export const router = t.router

@@ -48,6 +48,8 @@ export interface TestAppOptions {
   redisCommandTimeoutMs?: number
   logger?: FastifyServerOptions['logger']
   fastPath?: boolean
+  /** Serve subscriptions through tRPC's adapter only (to compare with the SSE path). */
+  ssePath?: boolean
   /** The signing key: share one between instances that must accept the same tokens. */
   key?: KeyPair
   /** Wraps the cache backend (to slow or count it). */
@@ -94,6 +96,7 @@ export async function testApp(t: Test, options: TestAppOptions = {}): Promise<Te
   const server = await createServer(config, {
     logger: options.logger ?? false,
     ...(options.fastPath === undefined ? {} : { fastPath: options.fastPath }),
+    ...(options.ssePath === undefined ? {} : { ssePath: options.ssePath }),
     ...(options.wrapCache ? { wrapCache: options.wrapCache } : {}),
     ...(options.writeWindowMs ? { writeWindowMs: options.writeWindowMs } : {}),
   })
