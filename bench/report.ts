@@ -4,6 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { RealtimeResult } from './realtime.js'
 import type { BenchOptions, ScenarioResult } from './scenarios.js'
 import { ROOT } from './servers.js'
 
@@ -46,6 +47,8 @@ export interface BenchResults {
   fixtures: { users: number; conversations: number; messagesEach: number; seconds: number }
   scenarios: ScenarioResult[]
   ratios: Ratios
+  /** Scenario (e), when it ran. */
+  realtime?: RealtimeResult
 }
 
 export function machine(): Machine {
@@ -150,9 +153,26 @@ export function table(results: BenchResults): string {
     }
     out.push(`note: ${s.id}: ${redisErrors} Redis command errors, ${s.warnings} server warnings${first ? ` (first: ${first})` : ''}`)
   }
+  if (results.realtime) out.push('', ...realtimeLines(results.realtime))
   const m = results.machine
   out.push('', `machine: ${m.nproc} × ${m.cpuModel}, node ${m.node}, load average ${m.loadAvg1m.toFixed(2)} at start; ${results.totalSec.toFixed(0)} s in all`)
   return out.join('\n')
+}
+
+/** Scenario (e) in a few lines (the table and docs/benchmark.md share them). */
+export function realtimeLines(r: RealtimeResult): string[] {
+  const d = r.delivery
+  const added = (q: 'p50' | 'p99') => d.deliveryMs[q] - d.createMs[q]
+  return [
+    `(e) delivery, ${d.subscriptions} open subscriptions, ${d.rate} messages/s (${d.sent} sent): send to receipt on the other instance ` +
+      `p50 ${ms(d.deliveryMs.p50)} ms, p99 ${ms(d.deliveryMs.p99)} ms; the create itself p50 ${ms(d.createMs.p50)} ms, p99 ${ms(d.createMs.p99)} ms: ` +
+      `the push adds ${ms(added('p50'))} ms at p50, ${ms(added('p99'))} ms at p99; ${d.missing} missing`,
+    `(e) memory: ${r.memory.subscriptions} idle subscriptions, server RSS ${r.memory.rssBeforeMb.toFixed(0)} -> ${r.memory.rssAfterMb.toFixed(0)} MB: ` +
+      `${r.memory.kbPerSubscription.toFixed(1)} KB each`,
+    `(e) mass reconnect: ${r.reconnect.subscribers} subscribers, instance restarted while ${d.rate} messages/s kept coming: all caught up ` +
+      `${r.reconnect.caughtUpSec.toFixed(1)} s after the restart began, with ${r.reconnect.catchUpReads} DynamoDB reads; ` +
+      `${r.reconnect.lost} lost, ${r.reconnect.duplicated} duplicated (of ${r.reconnect.sent} messages)`,
+  ]
 }
 
 /** bench/results/<timestamp>.json and bench/results/latest.json. */
@@ -209,6 +229,7 @@ export function markdown(results: BenchResults): string {
         `messageGroups.list ${c.staleGroupReads} of ${c.groupReads}) over ${c.writes} acknowledged writes; ${c.failedWrites} failed writes, ${s.errors} errors, ${s.non2xx} non-2xx.`,
     )
   }
+  if (results.realtime) lines.push(...realtimeLines(results.realtime).map((l) => `- ${l}`))
   for (const s of results.scenarios) {
     if (s.fixedRate.overloaded) lines.push(`- ${s.id}: the fixed-rate round got ${Math.round(s.fixedRate.rps)}/s of ${s.fixedRate.targetRate}/s: its latencies include a growing queue.`)
     const redisErrors = s.cache?.redisErrors ?? 0

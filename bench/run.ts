@@ -13,9 +13,10 @@ import { publish } from './publish.js'
 import { type BenchResults, complete, machine, ratios, table, writeResults } from './report.js'
 import { type BenchOptions, type Env, type GetScenario, runGetScenarios, type ScenarioResult, scenarioC, stopCurrent } from './scenarios.js'
 import { quietNodeVersionWarning } from '../server/lib/process.js'
+import { scenarioE } from './realtime.js'
 import { killAllNow, ROOT, startBaseline, startDynaliteChild, startServer, stopAll } from './servers.js'
 
-const USAGE = `usage: npm run bench -- [--duration S] [--slices N] [--warmup S] [--connections N] [--scenarios a,b,c,d]
+const USAGE = `usage: npm run bench -- [--duration S] [--slices N] [--warmup S] [--connections N] [--scenarios a,b,c,d,e] [--rt-rate N]
        [--users N] [--conversations N] [--messages N] [--latency-load F] [--latency-driver open-loop|autocannon] [--no-multi]`
 
 function options(): BenchOptions {
@@ -25,7 +26,8 @@ function options(): BenchOptions {
       slices: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '1' },
       connections: { type: 'string', default: '50' },
-      scenarios: { type: 'string', default: 'a,b,c,d' },
+      scenarios: { type: 'string', default: 'a,b,c,d,e' },
+      'rt-rate': { type: 'string', default: '20' },
       users: { type: 'string', default: '200' },
       conversations: { type: 'string', default: '400' },
       messages: { type: 'string', default: '3' },
@@ -48,8 +50,8 @@ function options(): BenchOptions {
     return n
   }
   const scenarios = values.scenarios.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)
-  if (!scenarios.length || scenarios.some((s) => !['a', 'b', 'c', 'd'].includes(s))) {
-    console.error(`--scenarios: a comma-separated subset of a,b,c,d (got ${JSON.stringify(values.scenarios)})\n${USAGE}`)
+  if (!scenarios.length || scenarios.some((s) => !['a', 'b', 'c', 'd', 'e'].includes(s))) {
+    console.error(`--scenarios: a comma-separated subset of a,b,c,d,e (got ${JSON.stringify(values.scenarios)})\n${USAGE}`)
     process.exit(2)
   }
   const driver = values['latency-driver']
@@ -69,6 +71,7 @@ function options(): BenchOptions {
     latencyLoad: num('latency-load', values['latency-load'], 0.01, 1),
     latencyDriver: driver,
     multiInstance: !values['no-multi'],
+    realtimeRate: num('rt-rate', values['rt-rate'], 1, 1000),
   }
 }
 
@@ -85,6 +88,7 @@ async function main() {
   const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
   const prefix = `cmbench_${Math.random().toString(36).slice(2, 10)}`
+  const metricsToken = crypto.randomUUID()
   const ddbTable = 'cruddur-messages'
   const abort = new AbortController()
   const driver = new HttpDriver(opts.connections)
@@ -157,6 +161,7 @@ async function main() {
       COGNITO_JWKS_FILE: signing.jwksFile,
       CACHE_KEY_PREFIX: prefix,
       CACHE_MODE: 'auto',
+      METRICS_TOKEN: metricsToken,
     }
     const wantsMulti = opts.scenarios.includes('c') && opts.multiInstance
     log(`servers: A (cache)${opts.scenarios.includes('b') ? ', B (CACHE_MODE=off)' : ''}${wantsMulti ? ', A2 (cache, same Redis)' : ''}${opts.scenarios.includes('d') ? ', baseline' : ''}`)
@@ -202,6 +207,10 @@ async function main() {
       scenarios.push(await scenarioC(env, [A], 'c-mixed', 'mixed, server A'))
       if (A2) scenarios.push(await scenarioC(env, [A, A2], 'c-mixed-2x', 'mixed, servers A and A2'))
     }
+    const realtime =
+      opts.scenarios.includes('e') && !abort.signal.aborted
+        ? await scenarioE(env, common, metricsToken, { rate: opts.realtimeRate, deliverySec: Math.max(10, opts.durationSec * 2) })
+        : undefined
     if (abort.signal.aborted) return
 
     const results: BenchResults = {
@@ -214,6 +223,7 @@ async function main() {
       fixtures: { users: users.length, conversations: conversations.length, messagesEach: opts.messagesEach, seconds: fixtureSec },
       scenarios,
       ratios: ratios(scenarios),
+      ...(realtime ? { realtime } : {}),
     }
     const written = await writeResults(results)
     const published = complete(results) ? await publish(results) : []

@@ -26,6 +26,8 @@ export interface BenchOptions {
   latencyDriver: 'open-loop' | 'autocannon'
   /** Extra mixed run over two cache-on instances sharing Redis. */
   multiInstance: boolean
+  /** Scenario (e): messages per second through instance A. */
+  realtimeRate: number
 }
 
 export interface Throughput {

@@ -82,8 +82,9 @@ export async function startDynaliteChild(): Promise<Child> {
   return child
 }
 
-export async function startServer(name: string, env: Record<string, string>): Promise<Child> {
-  const port = await freePort()
+/** A server instance (`server/main.ts`), on `port` (the same one again, for a restart) or a free one. */
+export async function startServer(name: string, env: Record<string, string>, port?: number): Promise<Child> {
+  port ??= await freePort()
   const child = startChild('server ' + name, ['--import', 'tsx', 'server/main.ts'], { ...env, PORT: String(port), HOST: '127.0.0.1' }, port)
   await waitFor(child, async () => {
     const res = await fetch(child.url + '/ready')

@@ -75,7 +75,7 @@ export function createMetrics(): Metrics {
       delivered: new Counter({ name: 'cruddur_subscription_events_total', help: 'Events written to subscription streams', labelNames: ['kind'], registers }),
       catchUps: new Counter({
         name: 'cruddur_subscription_catchups_total',
-        help: 'Reads of DynamoDB by subscriptions (on resume, after a bus outage, at a gap, while the bus is down)',
+        help: 'DynamoDB reads by subscriptions catching up (on resume, after a bus outage, at a gap, while the bus is down)',
         labelNames: ['kind'],
         registers,
       }),

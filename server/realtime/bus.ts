@@ -23,6 +23,8 @@ export interface Bus {
   status(): BusStatus
   /** Told when the status changes; `up` after `down` means: read what the bus missed. */
   onStatus(listener: (status: BusStatus) => void): () => void
+  /** Resolves once the bus is up, or after `ms` (it then comes up later, and subscriptions poll meanwhile). */
+  up(ms: number): Promise<void>
   close(): Promise<void>
 }
 
@@ -68,6 +70,7 @@ export function createMemoryBus(): Bus {
     subscribe: (channel, listener) => registry.add(channel, listener),
     status: () => 'up',
     onStatus: () => () => {},
+    up: () => Promise.resolve(),
     close: () => Promise.resolve(),
   }
 }

@@ -15,7 +15,7 @@ import type { Delivery } from './message-feed.js'
 export interface GroupFeedDeps {
   store: Pick<ConversationsStore, 'groupsAfter' | 'lastGroupSk'>
   capacity: number
-  onCatchUp(delivered: number): void
+  onCatchUp(delivered: number, reads: number): void
 }
 
 const PAGE = 100
@@ -71,7 +71,9 @@ export class GroupFeed {
       do {
         this.readAgain = false
         let delivered = 0
+        let reads = 0
         for (;;) {
+          reads++
           const rows = await this.deps.store.groupsAfter(this.userUuid, this.watermark, PAGE)
           for (const r of rows) {
             await this.queue.room()
@@ -79,7 +81,7 @@ export class GroupFeed {
           }
           if (rows.length < PAGE || this.queue.isEnded) break
         }
-        this.deps.onCatchUp(delivered)
+        this.deps.onCatchUp(delivered, reads)
       } while (this.readAgain && !this.queue.isEnded)
     })().finally(() => {
       this.reading = undefined

@@ -78,6 +78,7 @@ export function createRealtime(options: RealtimeOptions) {
     if (status === 'up') void catchUpAll() // what the bus missed while it was down
     else poll()
   })
+  if (bus.status() === 'down') poll() // Redis unreachable at the start: read until it is back
 
   function admit(user: UserShort): () => void {
     const mine = perUser.get(user.uuid) ?? 0
@@ -164,8 +165,8 @@ export function createRealtime(options: RealtimeOptions) {
     }
   }
 
-  const onCatchUp = (kind: Kind) => (delivered: number) => {
-    metrics.realtime.catchUps.inc({ kind })
+  const onCatchUp = (kind: Kind) => (delivered: number, reads: number) => {
+    if (reads > 0) metrics.realtime.catchUps.inc({ kind }, reads)
     if (delivered > 0) metrics.realtime.catchUpEvents.inc({ kind }, delivered)
   }
 

@@ -23,7 +23,8 @@ export interface FeedDeps {
   /** How long a missing place is waited for before it is passed. */
   gapSkipMs: number
   capacity: number
-  onCatchUp(delivered: number): void
+  /** A catch-up ended: how many events it delivered, with how many DynamoDB reads. */
+  onCatchUp(delivered: number, reads: number): void
   onGapSkipped(): void
 }
 
@@ -115,14 +116,14 @@ export class MessageFeed {
 
   private async readLog(resumeFrom: string | undefined): Promise<void> {
     let delivered = 0
+    let reads = 0
     // Resuming: the page starts AT the client's last event, which tells its place.
     let inclusive = resumeFrom !== undefined
     if (resumeFrom !== undefined) this.lastSk = resumeFrom
     for (;;) {
-      const entries: LogEntry[] =
-        this.lastSk === undefined
-          ? [] // nothing ever written: the bus will bring the first message
-          : await this.deps.store.logAfter(this.groupUuid, this.lastSk, PAGE, inclusive)
+      if (this.lastSk === undefined) break // nothing ever written: the bus will bring the first message
+      reads++
+      const entries: LogEntry[] = await this.deps.store.logAfter(this.groupUuid, this.lastSk, PAGE, inclusive)
       for (const entry of entries) {
         await this.queue.room() // a long catch-up waits for its reader rather than overflow
         if (inclusive && entry.sk === resumeFrom) {
@@ -149,7 +150,7 @@ export class MessageFeed {
       inclusive = false
       if (this.gap || entries.length < PAGE || this.queue.isEnded) break
     }
-    this.deps.onCatchUp(delivered)
+    this.deps.onCatchUp(delivered, reads)
     this.flush()
   }
 

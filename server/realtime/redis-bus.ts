@@ -122,6 +122,18 @@ export function createRedisBus(options: RedisBusOptions): Bus {
       statusListeners.add(listener)
       return () => statusListeners.delete(listener)
     },
+    up(ms) {
+      if (status === 'up') return Promise.resolve()
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(done, ms)
+        function done() {
+          clearTimeout(timer)
+          statusListeners.delete(done)
+          resolve()
+        }
+        statusListeners.add(done)
+      })
+    },
     async close() {
       closed = true
       clearInterval(heartbeat)

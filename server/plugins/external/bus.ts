@@ -5,6 +5,8 @@ import type { Config } from '../../config.js'
 import { type Bus, createMemoryBus } from '../../realtime/bus.js'
 import { createRedisBus } from '../../realtime/redis-bus.js'
 
+const BUS_START_WAIT_MS = 2_000
+
 declare module 'fastify' {
   interface FastifyInstance {
     bus: Bus
@@ -19,6 +21,9 @@ export default fp<{ config: Config }>(
         ? createRedisBus({ redis, commandTimeoutMs: config.redisCommandTimeoutMs, log: app.log, metrics: app.metrics })
         : createMemoryBus()
     app.addHook('onClose', () => bus.close())
+    // Subscriptions opened before the bus is up read DynamoDB again when it comes up: on a start
+    // (or a restart that brings thousands back at once) it usually is up within milliseconds.
+    await bus.up(BUS_START_WAIT_MS)
     app.decorate('bus', bus)
   },
   { name: 'bus', dependencies: ['metrics'] },

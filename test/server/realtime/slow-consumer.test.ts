@@ -23,7 +23,11 @@ function dechunk(raw: string): string {
 /** Ids of the complete SSE events in a raw stream. */
 const idsIn = (raw: string) => [...dechunk(raw).matchAll(/^id: (.+)\n\n/gm)].map((m) => m[1]!)
 
-t.test('a stalled reader overflows its buffer: its stream ends, and it resumes losing nothing', { timeout: 120_000 }, async (t) => {
+// Filling a socket takes a few hundred writes of large messages: more than the default file timeout
+// on a busy machine.
+t.setTimeout(300_000)
+
+t.test('a stalled reader overflows its buffer: its stream ends, and it resumes losing nothing', { timeout: 280_000 }, async (t) => {
   const app = await testApp(t, { env: { SUBSCRIPTION_BUFFER: '20' } })
   const brown = subscriberClient(app.url, await app.token('andrewbrown'))
   const group = (await brown.messages.create.mutate({ handle: 'bayko', message: 'start' })).messageGroupUuid

@@ -1,6 +1,7 @@
-// A light subscriber for the bench: one keep-alive HTTP connection per subscription, tRPC's SSE wire
-// format parsed by hand (thousands of @cruddur/client subscriptions would measure the client, not the
-// server). Like an EventSource it reconnects when the stream ends, sending Last-Event-ID.
+// A light subscriber, for many at once (the bench opens thousands): one HTTP connection per
+// subscription, tRPC's SSE wire format parsed by hand (thousands of @cruddur/client subscriptions
+// would measure the client, not the server). Like an EventSource it reconnects when the stream ends,
+// sending Last-Event-ID.
 import { Agent, request } from 'node:http'
 
 export interface SseEvent {
