@@ -60,7 +60,7 @@ function follow(url: string | (() => string), user: BenchUser, conversation: Con
     token: user.token,
     countOnly,
     reconnectMs: 3000,
-    ...(onEvent ? { onEvent: (e) => onEvent((e.data as { uuid: string } | null)?.uuid ?? e.id, e.at) } : {}),
+    ...(onEvent ? { onEvent: (e: { id: string; data: unknown; at: number }) => { onEvent((e.data as { uuid: string } | null)?.uuid ?? e.id, e.at) } } : {}),
   })
 }
 
@@ -105,7 +105,7 @@ async function steady(env: Env, rate: number, until: () => boolean, sent: (c: Co
     const c = env.conversations[Math.floor(Math.random() * env.conversations.length)]!
     const side = Math.random() < 0.5 ? c.a : c.b
     const p = create(env.A, env.users[side]!, c.uuid, `rt ${i}`).then(
-      (r) => sent(c, side, r),
+      (r) => { sent(c, side, r) },
       () => {},
     )
     inflight.add(p)

@@ -226,13 +226,13 @@ export function createMessageWriter(ddb: DynamoDBDocumentClient, table: string, 
           if (!isConditionFailure(err)) throw err
           // A concurrent attempt with the same id recorded itself first: this place stays empty.
           await bury(p.groupUuid, r.sk, r.seq)
-          return repeat(keyed, (await getSent(p.sender.uuid, keyed.clientMessageId))!)
+          return await repeat(keyed, (await getSent(p.sender.uuid, keyed.clientMessageId))!)
         }
       }
       const item = messageItem(p.groupUuid, p.sender, messageUuid, r.sk, p.text, r.seq)
       if (!(await putMessage(item, r.at))) {
         // Only a repeat that found this place too old buries it: it has moved the message elsewhere.
-        if (keyed) return repeat(keyed, (await getSent(p.sender.uuid, keyed.clientMessageId))!)
+        if (keyed) return await repeat(keyed, (await getSent(p.sender.uuid, keyed.clientMessageId))!)
         throw new PlaceExpired('the reserved place was taken')
       }
       return await finish(p, item, r.prev, false)

@@ -92,7 +92,7 @@ export function createReservations(ddb: DynamoDBDocumentClient, table: string): 
       const batch = queue.splice(0, MAX_BATCH)
       try {
         const granted = await grant(groupUuid, batch)
-        batch.forEach((w, i) => w.resolve(granted[i]!))
+        batch.forEach((w, i) => { w.resolve(granted[i]!) })
       } catch (err) {
         for (const w of batch) w.reject(err)
       }

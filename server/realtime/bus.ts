@@ -64,7 +64,7 @@ export function createMemoryBus(): Bus {
     kind: 'memory',
     publish(channel, payload) {
       // After the caller's turn, as a ring through Redis would arrive.
-      setImmediate(() => registry.deliver(channel, payload))
+      setImmediate(() => { registry.deliver(channel, payload) })
       return Promise.resolve()
     },
     subscribe: (channel, listener) => registry.add(channel, listener),

@@ -12,12 +12,12 @@ export class StreamAbort extends Error {
 
 export class EventQueue<T> implements AsyncIterableIterator<T> {
   private readonly items: T[] = []
-  private waiter: { resolve(r: IteratorResult<T>): void; reject(e: unknown): void } | undefined
-  private ended: { error: unknown } | undefined
+  private waiter: { resolve(r: IteratorResult<T>): void; reject(e: Error): void } | undefined
+  private finished: { error: Error } | undefined
   private roomWaiters: (() => void)[] = []
 
   /** Told once, when the queue ends (for whatever reason), before the reader learns of it. */
-  onEnd: ((error: unknown) => void) | undefined
+  onEnd: ((error: Error) => void) | undefined
 
   constructor(private readonly capacity: number) {}
 
@@ -27,7 +27,7 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
 
   /** Adds an event; false (and the queue ends with an overflow) when it was full. */
   push(item: T): boolean {
-    if (this.ended) return false
+    if (this.finished) return false
     if (this.waiter) {
       const w = this.waiter
       this.waiter = undefined
@@ -47,19 +47,19 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
    * DynamoDB wait here: they can pause, unlike rings, which overflow.
    */
   room(): Promise<void> {
-    if (this.ended || this.items.length < this.capacity / 2) return Promise.resolve()
+    if (this.finished || this.items.length < this.capacity / 2) return Promise.resolve()
     return new Promise((resolve) => this.roomWaiters.push(resolve))
   }
 
   private freeRoom(): void {
-    if (this.roomWaiters.length === 0 || (!this.ended && this.items.length >= this.capacity / 2)) return
+    if (this.roomWaiters.length === 0 || (!this.finished && this.items.length >= this.capacity / 2)) return
     for (const resolve of this.roomWaiters.splice(0)) resolve()
   }
 
   /** Ends the stream: queued events are dropped (the client resumes from its last id) and `error` is thrown to the reader. */
-  end(error: unknown): void {
-    if (this.ended) return
-    this.ended = { error }
+  end(error: Error): void {
+    if (this.finished) return
+    this.finished = { error }
     this.items.length = 0
     this.freeRoom()
     this.onEnd?.(error)
@@ -70,12 +70,13 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
     }
   }
 
-  get isEnded(): boolean {
-    return this.ended !== undefined
+  /** A method, not a getter: callers read it again after awaits, when the queue may have ended. */
+  ended(): boolean {
+    return this.finished !== undefined
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.ended) return Promise.reject(this.ended.error)
+    if (this.finished) return Promise.reject(this.finished.error)
     const item = this.items.shift()
     if (item !== undefined) {
       this.freeRoom()

@@ -10,7 +10,7 @@ import type { ConversationsStore } from '../data/conversations-store.js'
 import { boundedMap } from '../lib/bounded-map.js'
 import type { GroupEvent } from './channels.js'
 import { EventQueue } from './event-queue.js'
-import type { Delivery } from './message-feed.js'
+import { BEFORE_EVERYTHING, type Delivery } from './message-feed.js'
 
 export interface GroupFeedDeps {
   store: Pick<ConversationsStore, 'groupsAfter' | 'lastGroupSk'>
@@ -23,14 +23,16 @@ const PAGE = 100
 export class GroupFeed {
   readonly queue: EventQueue<Delivery<MessageGroup>>
   /** The newest row key delivered (or the list's newest at the start): resumes read after it. */
-  private watermark = ''
+  private watermark = BEFORE_EVERYTHING
   /** The key of the row last delivered per conversation, so a ring heard twice is delivered once. */
   private readonly seen = boundedMap<string, string>(1000)
   private readonly held: GroupEvent[] = []
-  private readonly startedAt = Date.now()
+  /** Where the feed started (the list's newest row then, or the resumed id): older rows came before it. */
+  private origin = BEFORE_EVERYTHING
   private started = false
   private reading: Promise<void> | undefined
-  private readAgain = false
+  /** Catch-ups asked for; a read that began before the latest one asked reads again. */
+  private asked = 0
 
   constructor(
     readonly userUuid: string,
@@ -42,34 +44,34 @@ export class GroupFeed {
   async start(lastEventId?: string | null): Promise<void> {
     if (lastEventId) {
       this.watermark = lastEventId
+      this.origin = lastEventId
       await this.catchUp()
     } else {
-      this.watermark = (await this.deps.store.lastGroupSk(this.userUuid)) ?? ''
+      this.watermark = (await this.deps.store.lastGroupSk(this.userUuid)) ?? BEFORE_EVERYTHING
+      this.origin = this.watermark
+      this.queue.push({ id: this.watermark, position: true })
     }
     this.started = true
     for (const e of this.held.splice(0)) this.onRing(e)
   }
 
   onRing(e: GroupEvent): void {
-    if (this.queue.isEnded) return
+    if (this.queue.ended()) return
     if (!this.started) {
       this.held.push(e)
       return
     }
-    // Not newer than the watermark and never delivered by this feed: a resumed stream may have sent it
-    // before, unless its create was acknowledged after this feed began.
-    if (e.sk <= this.watermark && !this.seen.has(e.row.uuid) && e.at < this.startedAt) return
+    // From before the start: shown by the list the client has, or sent by the stream it resumes.
+    if (e.sk <= this.origin) return
     this.deliver(e.sk, e.row, e.at)
   }
 
   catchUp(): Promise<void> {
-    if (this.reading) {
-      this.readAgain = true
-      return this.reading
-    }
+    this.asked++
+    if (this.reading) return this.reading
     this.reading = (async () => {
-      do {
-        this.readAgain = false
+      for (let served = 0; served < this.asked && !this.queue.ended(); ) {
+        served = this.asked
         let delivered = 0
         let reads = 0
         for (;;) {
@@ -79,10 +81,10 @@ export class GroupFeed {
             await this.queue.room()
             delivered += this.deliver(r.sk, r.row, undefined)
           }
-          if (rows.length < PAGE || this.queue.isEnded) break
+          if (rows.length < PAGE || this.queue.ended()) break
         }
         this.deps.onCatchUp(delivered, reads)
-      } while (this.readAgain && !this.queue.isEnded)
+      }
     })().finally(() => {
       this.reading = undefined
     })

@@ -48,8 +48,35 @@ interface Open {
 /** Subscriptions reading DynamoDB at once (after an outage, while polling): the rest queue behind them. */
 const READ_CONCURRENCY = 16
 
+/**
+ * The store's reads for subscriptions, shared: subscribers of one conversation usually stand at the same
+ * key (they heard the same rings, or resume from the same last event), so a read already under way for
+ * the same position serves all of them, and a gap or a mass reconnect costs one read per conversation
+ * rather than one per subscriber.
+ */
+function sharedReads(store: ConversationsStore): FeedStore {
+  const inflight = new Map<string, Promise<unknown>>()
+  function shared<T>(key: string, read: () => Promise<T>): Promise<T> {
+    const running = inflight.get(key) as Promise<T> | undefined
+    if (running) return running
+    const started = read().finally(() => inflight.delete(key))
+    inflight.set(key, started)
+    return started
+  }
+  return {
+    logAfter: (group, after, limit, inclusive) => shared(`l\n${group}\n${after}\n${limit}\n${inclusive}`, () => store.logAfter(group, after, limit, inclusive)),
+    groupsAfter: (user, after, limit) => shared(`g\n${user}\n${after}\n${limit}`, () => store.groupsAfter(user, after, limit)),
+    head: (group) => shared(`h\n${group}`, () => store.head(group)),
+    lastLogEntry: (group) => shared(`e\n${group}`, () => store.lastLogEntry(group)),
+    lastGroupSk: (user) => shared(`s\n${user}`, () => store.lastGroupSk(user)),
+  }
+}
+
+type FeedStore = Pick<ConversationsStore, 'logAfter' | 'groupsAfter' | 'head' | 'lastLogEntry' | 'lastGroupSk'>
+
 export function createRealtime(options: RealtimeOptions) {
-  const { bus, store, metrics, channels } = options
+  const { bus, metrics, channels } = options
+  const store = sharedReads(options.store)
   const open = new Set<Open>()
   const perUser = new Map<string, number>()
   let poller: NodeJS.Timeout | undefined
@@ -120,9 +147,11 @@ export function createRealtime(options: RealtimeOptions) {
     const entry: Open = { kind, feed, conn }
     const listening = bus.subscribe(channel, onRing)
     open.add(entry)
-    let counted = false
-    let finished = false
-    const end = (reason: unknown) => feed.queue.end(reason)
+    // Shared with the start's callback below, which runs while this generator is suspended.
+    const state = { counted: false, finished: false }
+    const end = (reason: Error) => {
+      feed.queue.end(reason)
+    }
     feed.queue.onEnd = (reason) => {
       if (!(reason instanceof StreamAbort) || reason.reason === 'gone') return
       metrics.realtime.ended.inc({ reason: reason.reason })
@@ -130,7 +159,7 @@ export function createRealtime(options: RealtimeOptions) {
       // cannot learn that the stream is over: drop the connection (its EventSource reconnects and resumes).
       if (reason.reason === 'overflow') conn.drop()
     }
-    const onAbort = () => end(new StreamAbort('gone'))
+    const onAbort = () => { end(new StreamAbort('gone')) }
     signal?.addEventListener('abort', onAbort)
     const expiry = setTimeout(() => {
       metrics.realtime.ended.inc({ reason: 'expired' })
@@ -142,25 +171,29 @@ export function createRealtime(options: RealtimeOptions) {
       void listening.ready.then(() => feed.start(lastEventId)).then(
         () => {
           // Counted once its starting point is set: what is created from now on, it delivers.
-          if (finished) return
+          if (state.finished) return
           metrics.realtime.open.inc({ kind })
-          counted = true
+          state.counted = true
         },
-        (err: unknown) => end(err),
+        (err: unknown) => {
+          end(err instanceof Error ? err : new Error(String(err)))
+        },
       )
       for await (const item of feed.queue as AsyncIterable<Delivery<T>>) {
-        if (item.at !== undefined) metrics.realtime.latency.observe({ kind }, (Date.now() - item.at) / 1000)
-        metrics.realtime.delivered.inc({ kind })
+        if (!item.position) {
+          if (item.at !== undefined) metrics.realtime.latency.observe({ kind }, (Date.now() - item.at) / 1000)
+          metrics.realtime.delivered.inc({ kind })
+        }
         yield item
       }
     } finally {
-      finished = true
+      state.finished = true
       clearTimeout(expiry)
       signal?.removeEventListener('abort', onAbort)
       feed.stop()
       listening.stop()
       open.delete(entry)
-      if (counted) metrics.realtime.open.dec({ kind })
+      if (state.counted) metrics.realtime.open.dec({ kind })
       release()
     }
   }
@@ -178,7 +211,7 @@ export function createRealtime(options: RealtimeOptions) {
         gapSkipMs: options.gapSkipMs,
         capacity: options.buffer,
         onCatchUp: onCatchUp('messages'),
-        onGapSkipped: () => metrics.realtime.gapsSkipped.inc(),
+        onGapSkipped: () => { metrics.realtime.gapsSkipped.inc() },
       })
       const onRing = (payload: string) => {
         const e = parseEvent<MessageEvent>(payload, 'message')

@@ -11,12 +11,23 @@ import type { ConversationsStore, LogEntry } from '../data/conversations-store.j
 import type { MessageEvent } from './channels.js'
 import { EventQueue } from './event-queue.js'
 
-export interface Delivery<T> {
-  id: string
-  data: T
-  /** When the create was acknowledged, for events that came by the bus (latency is measured on those). */
-  at: number | undefined
-}
+export type Delivery<T> =
+  | {
+      id: string
+      data: T
+      /** When the create was acknowledged, for events that came by the bus (latency is measured on those). */
+      at: number | undefined
+      position?: undefined
+    }
+  /**
+   * Where a new stream starts (no data): sent as an SSE event with only an id, which sets the client's
+   * last event id, so one that disconnects before its first message resumes from its start, missing
+   * nothing created meanwhile.
+   */
+  | { id: string; position: true }
+
+/** The id of a start before anything: every entry's key sorts after it. */
+export const BEFORE_EVERYTHING = '0'
 
 export interface FeedDeps {
   store: Pick<ConversationsStore, 'logAfter' | 'head' | 'lastLogEntry'>
@@ -29,8 +40,11 @@ export interface FeedDeps {
 }
 
 const PAGE = 100
-/** A ring that skips ahead is first checked against DynamoDB after this long (its ring may just be late). */
-const FIRST_GAP_CHECK_MS = 100
+/**
+ * A ring that skips ahead is first checked against DynamoDB after this long: the missing ring is
+ * usually just late (creates of one conversation on two instances ring in their own time).
+ */
+const FIRST_GAP_CHECK_MS = 250
 const GAP_CHECK_MS = 1000
 /** Rings held while waiting for a gap; past it they are dropped and read back from DynamoDB. */
 const MAX_PENDING = 1000
@@ -44,7 +58,8 @@ export class MessageFeed {
   private gap: { since: number; next: number } | undefined
   private gapTimer: NodeJS.Timeout | undefined
   private reading: Promise<void> | undefined
-  private readAgain = false
+  /** Catch-ups asked for; a read that began before the latest one asked reads again. */
+  private asked = 0
 
   constructor(
     readonly groupUuid: string,
@@ -71,6 +86,7 @@ export class MessageFeed {
         this.lastSk = last?.sk
         this.lastSeq = last?.seq ?? 0
       }
+      this.queue.push({ id: this.lastSk ?? BEFORE_EVERYTHING, position: true })
     }
     this.started = true
     this.flush()
@@ -78,7 +94,7 @@ export class MessageFeed {
 
   /** A ring from the bus. */
   onRing(e: MessageEvent): void {
-    if (this.queue.isEnded) return
+    if (this.queue.ended()) return
     if (this.lastSeq !== undefined && e.seq <= this.lastSeq) return // delivered already
     if (!this.started || (this.lastSeq !== undefined && e.seq !== this.lastSeq + 1)) {
       if (this.pending.size >= MAX_PENDING) this.pending.clear() // DynamoDB has them all
@@ -92,17 +108,15 @@ export class MessageFeed {
 
   /** Reads what DynamoDB holds after the last delivered key (single flight: calls during a read repeat it once). */
   catchUp(resumeFrom?: string): Promise<void> {
-    if (this.reading) {
-      this.readAgain = true
-      return this.reading
-    }
+    this.asked++
+    if (this.reading) return this.reading
     this.reading = (async () => {
       let from = resumeFrom
-      do {
-        this.readAgain = false
+      for (let served = 0; served < this.asked && !this.queue.ended(); ) {
+        served = this.asked
         await this.readLog(from)
         from = undefined
-      } while (this.readAgain && !this.queue.isEnded)
+      }
     })().finally(() => {
       this.reading = undefined
     })
@@ -148,7 +162,7 @@ export class MessageFeed {
         break
       }
       inclusive = false
-      if (this.gap || entries.length < PAGE || this.queue.isEnded) break
+      if (this.gap || entries.length < PAGE || this.queue.ended()) break
     }
     this.deps.onCatchUp(delivered, reads)
     this.flush()
@@ -194,14 +208,14 @@ export class MessageFeed {
 
   private async checkGap(): Promise<void> {
     this.gapTimer = undefined
-    if (!this.gap || this.queue.isEnded) return
+    if (!this.gap || this.queue.ended()) return
     try {
       await this.catchUp()
     } catch {
       // DynamoDB unreachable: try again at the next check
     }
-    const gap = this.gap as { since: number; next: number } | undefined
-    if (!gap || this.queue.isEnded) return
+    const gap = this.currentGap()
+    if (!gap || this.queue.ended()) return
     if (Date.now() - gap.since >= this.deps.gapSkipMs && this.lastSeq !== undefined) {
       // The missing places can no longer receive a message (their writers' window is over).
       this.deps.onGapSkipped()
@@ -211,9 +225,12 @@ export class MessageFeed {
       void this.catchUp().catch(() => {})
       return
     }
-    if (!this.gapTimer) {
-      this.gapTimer = setTimeout(() => void this.checkGap(), GAP_CHECK_MS)
-      this.gapTimer.unref()
-    }
+    // A read during the check may have noted a new gap, with its own timer.
+    this.gapTimer ??= setTimeout(() => void this.checkGap(), GAP_CHECK_MS).unref()
+  }
+
+  /** The gap as it is now (reads while awaiting may have filled or noted it). */
+  private currentGap(): { since: number; next: number } | undefined {
+    return this.gap
   }
 }

@@ -46,6 +46,8 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   const { publisher, subscriber } = connections(options)
   let status: BusStatus = 'down'
   let closed = false
+  /** Read after awaits, when close() may have run meanwhile. */
+  const isClosed = () => closed
   const statusListeners = new Set<(s: BusStatus) => void>()
 
   const registry = listenerRegistry({
@@ -62,9 +64,9 @@ export function createRedisBus(options: RedisBusOptions): Bus {
     },
   })
 
-  subscriber.on('smessage', (channel: string, payload: string) => registry.deliver(channel, payload))
+  subscriber.on('smessage', (channel: string, payload: string) => { registry.deliver(channel, payload) })
   for (const c of [publisher, subscriber]) c.on('error', () => {}) // state comes from 'close' and the heartbeat
-  subscriber.on('close', () => markDown('connection closed'))
+  subscriber.on('close', () => { markDown('connection closed') })
 
   function setStatus(next: BusStatus) {
     if (status === next) return
@@ -75,7 +77,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   }
 
   function markDown(reason: string) {
-    if (closed || status === 'down') return
+    if (isClosed() || status === 'down') return
     log.warn({ reason }, 'real-time bus down: subscriptions read DynamoDB at intervals until it is back')
     setStatus('down')
   }
@@ -83,7 +85,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   /** A beat: Redis answers on the subscriber connection; after a down, every channel is subscribed again. */
   let beating = false
   async function beat() {
-    if (beating || closed) return
+    if (beating || isClosed()) return
     beating = true
     try {
       await subscriber.ping()
@@ -91,7 +93,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
         const channels = registry.channels()
         // One by one: on a cluster, channels of different slots cannot share a command.
         await Promise.all(channels.map((c) => subscriber.ssubscribe(c)))
-        if (closed) return
+        if (isClosed()) return
         log.info({ channels: channels.length }, 'real-time bus up')
         setStatus('up')
       }
@@ -137,7 +139,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
     async close() {
       closed = true
       clearInterval(heartbeat)
-      await Promise.all([publisher, subscriber].map((c) => c.quit().catch(() => c.disconnect())))
+      await Promise.all([publisher, subscriber].map((c) => c.quit().catch(() => { c.disconnect() })))
     },
   }
 }

@@ -9,6 +9,7 @@ import { getTRPCErrorShape, TRPCError } from '@trpc/server'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Metrics } from '../metrics.js'
 import type { Realtime } from '../realtime/hub.js'
+import type { Delivery } from '../realtime/message-feed.js'
 import type { ConversationsService } from '../services/conversations-service.js'
 import { type ContextDeps, session } from './context.js'
 import { type CountError, errorOfRefusal } from './errors.js'
@@ -70,7 +71,7 @@ export function ssePath(deps: SsePathDeps) {
     const token = (params.value as { token?: unknown } | null | undefined)?.token
     const credential = typeof header === 'string' ? header : typeof token === 'string' ? `Bearer ${token}` : undefined
     const abort = new AbortController()
-    let stream: AsyncGenerator<{ id: string; data: unknown }>
+    let stream: AsyncGenerator<Delivery<unknown>>
     try {
       const caller = await session(deps, credential)
       const ctx = { user: caller.user, conversations: deps.conversations, realtime: deps.realtime }
@@ -84,14 +85,16 @@ export function ssePath(deps: SsePathDeps) {
 
     reply.hijack()
     const res = reply.raw
-    res.on('close', () => abort.abort())
+    res.on('close', () => { abort.abort() })
     res.writeHead(200, HEADERS)
     res.write(`event: connected\ndata: ${JSON.stringify(SSE_CLIENT)}\n\n\n`)
     const ping = setInterval(() => res.write(PING), SSE_PING_MS)
     try {
       for await (const d of stream) {
+        // An id without data sets the client's last event id (the start, to resume from) and dispatches nothing.
+        const event = d.position ? `id: ${d.id}\n\n` : `data: ${JSON.stringify(d.data)}\nid: ${d.id}\n\n\n`
         // Wait for a full socket to drain: meanwhile the feed's bounded queue fills, and overflows.
-        if (!res.write(`data: ${JSON.stringify(d.data)}\nid: ${d.id}\n\n\n`)) await drained(res, abort.signal)
+        if (!res.write(event)) await drained(res, abort.signal)
       }
       res.write('event: return\ndata: \n\n\n')
     } catch (cause) {

@@ -44,7 +44,8 @@ export type SubscriptionPath = keyof typeof subscriptions
  */
 export async function* trackedStream<T>(deliveries: AsyncGenerator<Delivery<T>>) {
   try {
-    for await (const d of deliveries) yield tracked(d.id, d.data)
+    // tRPC's events carry data: a bare starting point has no place among them (server/trpc/sse-path.ts sends it).
+    for await (const d of deliveries) if (!d.position) yield tracked(d.id, d.data)
   } catch (err) {
     throw errorOfRefusal(err)
   }

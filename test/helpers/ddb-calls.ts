@@ -21,6 +21,6 @@ export function countCalls(ddb: DynamoDBDocumentClient): CallCounter {
   return {
     total: () => [...counts.values()].reduce((a, b) => a + b, 0),
     byCommand: () => Object.fromEntries([...counts].sort()),
-    reset: () => counts.clear(),
+    reset: () => { counts.clear() },
   }
 }

@@ -24,8 +24,8 @@ export interface ServerProcess {
 export async function startServerProcess(t: Test, env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort()
   const dataDir = await mkdtemp(join(tmpdir(), 'cm-server-'))
-  const clean: NodeJS.ProcessEnv = { ...process.env }
-  for (const name of [...CONFIG_NAMES, 'NODE_OPTIONS']) delete clean[name]
+  const ours = new Set([...CONFIG_NAMES, 'NODE_OPTIONS'])
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !ours.has(name)))
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: ROOT,
     env: { ...clean, LOG_LEVEL: 'info', ...env, PORT: String(port), DATA_DIR: dataDir },
@@ -34,7 +34,7 @@ export async function startServerProcess(t: Test, env: Record<string, string>): 
   let log = ''
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (log += c))
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (log += c))
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code) }))
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL')

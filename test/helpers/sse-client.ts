@@ -93,6 +93,8 @@ export function subscribe(options: SseOptions): SseSubscription & { count: numbe
           if (event === 'connected') {
             isConnected = true
             for (const w of waiters.splice(0)) w()
+          } else if (event === 'message' && id !== undefined && data === '') {
+            lastEventId = id // a starting point: it sets the id to resume from, and is no event
           } else if (event === 'message' && id !== undefined) {
             lastEventId = id
             sub.count++

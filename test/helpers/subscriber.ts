@@ -36,7 +36,7 @@ function collector<T>(): Collected<T> & { push(id: string, data: T): void; fail(
     setStop(s) {
       stop = s
     },
-    stop: () => stop(),
+    stop: () => { stop() },
     until(predicate, ms = 10_000, label = 'events') {
       if (predicate(events)) return Promise.resolve()
       return new Promise<void>((resolve, reject) => {
@@ -61,9 +61,9 @@ export function onCreated(client: Client, messageGroupUuid: string, lastEventId?
   const c = collector<Message>()
   const sub = client.messages.onCreated.subscribe(
     { messageGroupUuid, ...(lastEventId ? { lastEventId } : {}) },
-    { onData: (e) => c.push(e.id, e.data), onError: (err) => c.fail(err) },
+    { onData: (e) => { c.push(e.id, e.data) }, onError: (err) => { c.fail(err) } },
   )
-  c.setStop(() => sub.unsubscribe())
+  c.setStop(() => { sub.unsubscribe() })
   return c
 }
 
@@ -71,10 +71,10 @@ export function onCreated(client: Client, messageGroupUuid: string, lastEventId?
 export function onChanged(client: Client, lastEventId?: string): Collected<MessageGroup> {
   const c = collector<MessageGroup>()
   const sub = client.messageGroups.onChanged.subscribe(lastEventId ? { lastEventId } : undefined, {
-    onData: (e) => c.push(e.id, e.data),
-    onError: (err) => c.fail(err),
+    onData: (e) => { c.push(e.id, e.data) },
+    onError: (err) => { c.fail(err) },
   })
-  c.setStop(() => sub.unsubscribe())
+  c.setStop(() => { sub.unsubscribe() })
   return c
 }
 

@@ -58,7 +58,7 @@ export async function tcpProxy(t: Test | undefined, target: { host: string; port
     }
     attach(0)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => { resolve() }))
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : 0
   const proxy: TcpProxy = {
@@ -76,7 +76,7 @@ export async function tcpProxy(t: Test | undefined, target: { host: string; port
     close: () =>
       new Promise<void>((resolve) => {
         proxy.cut()
-        server.close(() => resolve())
+        server.close(() => { resolve() })
       }),
   }
   t?.teardown(() => proxy.close())

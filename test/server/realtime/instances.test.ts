@@ -163,5 +163,5 @@ t.test('a Redis Cluster: rings travel by sharded pub/sub to the other instance',
   t.equal(counter(metrics, 'cruddur_subscription_catchup_events_total{kind="messages"}'), 0, 'delivered by the bus, not by reading DynamoDB')
   // Sharded: the channel lives on the node of its slot.
   const numsub = await Promise.all(cluster.servers.map((s) => s.client().call('PUBSUB', 'SHARDNUMSUB', `${a.config.cacheKeyPrefix}:v1:{c:${group}}:events`) as Promise<[string, number]>))
-  t.equal(numsub.filter(([, n]) => Number(n) > 0).length, 1, 'one node holds the conversation channel')
+  t.equal(numsub.filter(([, n]) => n > 0).length, 1, 'one node holds the conversation channel')
 })

@@ -49,9 +49,9 @@ t.test('a mass reconnect loses nothing and doubles nothing', { timeout: 180_000 
 
   const sent = new Map<string, string[]>(conversations.map((c) => [c.group, []]))
   const senders = Object.fromEntries(handles.map((h) => [h, subscriberClient(two.url, tokens[h]!)]))
-  let flowing = true
+  const state = { flowing: true }
   const flow = (async () => {
-    for (let i = 0; flowing; i++) {
+    for (let i = 0; state.flowing; i++) {
       const c = conversations[i % conversations.length]!
       const created = await senders[c.members[i % 2]!]!.messages.create.mutate({ messageGroupUuid: c.group, message: `flow ${i}` })
       sent.get(c.group)!.push(created.message.uuid)
@@ -61,7 +61,7 @@ t.test('a mass reconnect loses nothing and doubles nothing', { timeout: 180_000 
   await new Promise((r) => setTimeout(r, 1000))
   await one.server.stop() // every stream ends at once; the subscribers reconnect to the other instance
   await new Promise((r) => setTimeout(r, 3000))
-  flowing = false
+  state.flowing = false
   await flow
   const complete = () => subs.every((s) => s.sub.received.length >= sent.get(s.group)!.length)
   for (let i = 0; !complete() && i < 600; i++) await new Promise((r) => setTimeout(r, 100))
@@ -75,6 +75,10 @@ t.test('a mass reconnect loses nothing and doubles nothing', { timeout: 180_000 
     lost += want.filter((u) => !got.includes(u)).length
     doubled += got.length - new Set(got).size
     if (got.join() !== want.join()) misordered++
+  }
+  if (lost > 0) {
+    const behind = subs.filter((s) => s.sub.received.length < sent.get(s.group)!.length)
+    t.comment(`${behind.length} subscribers behind; connects ${behind.slice(0, 10).map((s) => s.sub.connects).join(',')}; got ${behind.slice(0, 10).map((s) => `${s.sub.received.length}/${sent.get(s.group)!.length}`).join(',')}`)
   }
   t.equal(lost, 0, 'none lost')
   t.equal(doubled, 0, 'none twice')

@@ -39,7 +39,7 @@ t.test('SIGTERM mid-stream: the client resumes on the other instance', { timeout
   const sender = subscriberClient(two.url, await token('andrewbrown'))
   const group = (await sender.messages.create.mutate({ handle: 'bayko', message: 'start' })).messageGroupUuid
   const got = onCreated(subscriberClient(`http://127.0.0.1:${balancer.port}`, await token('bayko')), group)
-  t.teardown(() => got.stop())
+  t.teardown(() => { got.stop() })
   // Subscribed once a message gets through (what was created before that is not "from now on").
   for (let i = 0; got.events.length === 0 && i < 100; i++) {
     await sender.messages.create.mutate({ messageGroupUuid: group, message: 'probe' })
@@ -49,9 +49,9 @@ t.test('SIGTERM mid-stream: the client resumes on the other instance', { timeout
   t.match(one.log(), /messages\.onCreated/, 'the subscription is served by the first instance')
 
   const sent: string[] = []
-  let sending = true
+  const state = { sending: true }
   const loop = (async () => {
-    for (let i = 0; sending; i++) {
+    for (let i = 0; state.sending; i++) {
       sent.push((await sender.messages.create.mutate({ messageGroupUuid: group, message: `flowing ${i}` })).message.uuid)
       await new Promise((r) => setTimeout(r, 100))
     }
@@ -61,7 +61,7 @@ t.test('SIGTERM mid-stream: the client resumes on the other instance', { timeout
   t.equal(code, 0, 'the first instance stops cleanly')
   t.match(one.log(), /shutting down/)
   await new Promise((r) => setTimeout(r, 5_000)) // the client reconnects (after ~3 s) while messages flow
-  sending = false
+  state.sending = false
   await loop
   await got.until((e) => e.length >= probes + sent.length, 15_000, 'every message, through the second instance')
   await new Promise((r) => setTimeout(r, 300))

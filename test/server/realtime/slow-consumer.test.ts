@@ -21,7 +21,7 @@ function dechunk(raw: string): string {
 }
 
 /** Ids of the complete SSE events in a raw stream. */
-const idsIn = (raw: string) => [...dechunk(raw).matchAll(/^id: (.+)\n\n/gm)].map((m) => m[1]!)
+const idsIn = (raw: string) => [...dechunk(raw).matchAll(/^data: .*\nid: (.+)\n\n/gm)].map((m) => m[1]!)
 
 // Filling a socket takes a few hundred writes of large messages: more than the default file timeout
 // on a busy machine.
@@ -41,10 +41,10 @@ t.test('a stalled reader overflows its buffer: its stream ends, and it resumes l
   })
   socket.write(`GET /trpc/messages.onCreated?${params} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\n\r\n`)
   let received = ''
-  let ended = false
+  const stream = { ended: false }
   socket.setEncoding('utf8').on('data', (c: string) => (received += c))
-  socket.on('end', () => (ended = true))
-  socket.on('error', () => (ended = true))
+  socket.on('end', () => (stream.ended = true))
+  socket.on('error', () => (stream.ended = true))
   await opened(() => app.metrics.registry.metrics(), 1)
   socket.pause()
 
@@ -61,7 +61,7 @@ t.test('a stalled reader overflows its buffer: its stream ends, and it resumes l
 
   // Reading again: the stalled client gets what the socket held, then the end of the stream.
   socket.resume()
-  for (let i = 0; i < 200 && !ended && !received.endsWith('0\r\n\r\n'); i++) await new Promise((r) => setTimeout(r, 50))
+  for (let i = 0; i < 200 && !stream.ended && !received.endsWith('0\r\n\r\n'); i++) await new Promise((r) => setTimeout(r, 50))
   socket.destroy()
   const got = idsIn(received)
   t.ok(got.length > 0 && got.length < sent.length, `the stalled client got a prefix (${got.length} of ${sent.length})`)
@@ -70,7 +70,7 @@ t.test('a stalled reader overflows its buffer: its stream ends, and it resumes l
 
   // It resumes from its last event (as its EventSource does) and misses nothing.
   const resumed = onCreated(subscriberClient(app.url, await app.token('bayko')), group, got.at(-1))
-  t.teardown(() => resumed.stop())
+  t.teardown(() => { resumed.stop() })
   const missing = sent.length - got.length
   await resumed.until((e) => e.length >= missing, 30_000, 'the rest')
   t.same([...new Set([...got, ...resumed.events.map((e) => e.id)])].length, sent.length, 'every message, once in all')

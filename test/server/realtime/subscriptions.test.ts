@@ -66,7 +66,7 @@ t.test('resuming with lastEventId delivers everything after it, then live events
   for (let i = 0; i < 3; i++) await brown.messages.create.mutate({ messageGroupUuid: group, message: `b${i}` })
   const during = Promise.all(Array.from({ length: 6 }, (_, i) => brown.messages.create.mutate({ messageGroupUuid: group, message: `c${i}` })))
   const resumed = onCreated(bayko, group, last)
-  t.teardown(() => resumed.stop())
+  t.teardown(() => { resumed.stop() })
   await during
   for (let i = 0; i < 3; i++) await brown.messages.create.mutate({ messageGroupUuid: group, message: `d${i}` })
   await resumed.until((e) => e.length >= 12)
@@ -81,9 +81,9 @@ t.test('onChanged: the caller rows as the list shows them, a new conversation in
   const app = await testApp(t)
   const londo = subscriberClient(app.url, await app.token('londo'))
   const rows = onChanged(londo)
-  t.teardown(() => rows.stop())
+  t.teardown(() => { rows.stop() })
   await opened(metricsOf(app), 1)
-  const { client: brown, group } = await start(app, 'andrewbrown', 'londo', 'a new conversation')
+  const { group } = await start(app, 'andrewbrown', 'londo', 'a new conversation')
   await rows.until((e) => e.length === 1)
   t.match(rows.events[0]!.data, { uuid: group, handle: 'andrewbrown', displayName: 'Andrew Brown', message: 'a new conversation' })
   const bayko = subscriberClient(app.url, await app.token('bayko'))
@@ -103,11 +103,10 @@ t.test('onChanged: the caller rows as the list shows them, a new conversation in
   t.same(list.items[0], rows.events.at(-1)!.data)
   // Resuming after the second row delivers the third only.
   const resumed = onChanged(londo, rows.events[1]!.id)
-  t.teardown(() => resumed.stop())
+  t.teardown(() => { resumed.stop() })
   await resumed.until((e) => e.length === 1)
   await new Promise((r) => setTimeout(r, 200))
   t.same(resumed.events.map((e) => e.data.message), ['londo answers'])
-  void brown
 })
 
 t.test('a non-member, an unknown conversation and a bad token are refused as by the queries', async (t) => {
@@ -170,7 +169,7 @@ t.test('a stream ends when its token expires; the client resumes with a fresh to
   }
   const bayko = subscriberClient(app.url, fresh)
   const got = onCreated(bayko, group)
-  t.teardown(() => got.stop())
+  t.teardown(() => { got.stop() })
   await opened(metricsOf(app), 1)
   const sent: string[] = []
   const until = Date.now() + 7_000

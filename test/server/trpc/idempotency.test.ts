@@ -173,7 +173,7 @@ t.test('@cruddur/client sends a clientMessageId and reuses it when it retries', 
   const lossy: typeof fetch = async (input, init) => {
     const res = await fetch(input, init)
     if (init?.method === 'POST') {
-      sent.push(String(init.body))
+      sent.push(typeof init.body === 'string' ? init.body : '')
       if (dropped++ === 0) {
         await res.text()
         throw new TypeError('fetch failed: the connection dropped')
