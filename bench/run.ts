@@ -14,10 +14,10 @@ import { type BenchResults, complete, machine, ratios, table, writeResults } fro
 import { type BenchOptions, type Env, type GetScenario, runGetScenarios, type ScenarioResult, scenarioC, stopCurrent } from './scenarios.js'
 import { quietNodeVersionWarning } from '../server/lib/process.js'
 import { scenarioE } from './realtime.js'
-import { killAllNow, pinLoadGenerator, ROOT, startBaseline, startDynaliteChild, startServer, stopAll } from './servers.js'
+import { killAllNow, pinLoadGenerator, profileServers, ROOT, startBaseline, startDynaliteChild, startServer, stopAll } from './servers.js'
 
 const USAGE = `usage: npm run bench -- [--duration S] [--slices N] [--warmup S] [--connections N] [--connection-counts N,N] [--scenarios a,b,c,d,e] [--rt-rate N]
-       [--users N] [--conversations N] [--messages N] [--latency-load F] [--latency-driver open-loop|autocannon] [--no-multi]`
+       [--users N] [--conversations N] [--messages N] [--latency-load F] [--latency-driver open-loop|autocannon] [--no-multi] [--cpu-prof DIR]`
 
 function options(): BenchOptions {
   const { values } = parseArgs({
@@ -35,6 +35,7 @@ function options(): BenchOptions {
       'latency-load': { type: 'string', default: '0.5' },
       'latency-driver': { type: 'string', default: 'open-loop' },
       'no-multi': { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   })
@@ -60,6 +61,7 @@ function options(): BenchOptions {
     console.error(`--latency-driver: open-loop or autocannon (got ${JSON.stringify(driver)})\n${USAGE}`)
     process.exit(2)
   }
+  if (values['cpu-prof']) profileServers(values['cpu-prof'])
   return {
     durationSec: num('duration', values.duration, 1),
     slices: Math.round(num('slices', values.slices, 1, 100)),

@@ -44,6 +44,13 @@ export function pinLoadGenerator(): { pinned: true; serverCpus: string; loadCpus
 
 type Side = 'server' | 'load'
 
+/** `--cpu-prof` for the servers and the baseline: V8 profiles written into this directory when they exit. */
+let profileDir: string | undefined
+export const profileServers = (dir: string) => {
+  profileDir = dir
+}
+const profiling = () => (profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])
+
 export function startChild(name: string, args: string[], env: Record<string, string>, port: number, side: Side = 'load'): Child {
   // taskset execs the command: the child keeps its PID (CPU and memory figures stay its own).
   const [command, argv] = pinning
@@ -110,7 +117,7 @@ export async function startDynaliteChild(): Promise<Child> {
 /** A server instance (`server/main.ts`), on `port` (the same one again, for a restart) or a free one. */
 export async function startServer(name: string, env: Record<string, string>, port?: number): Promise<Child> {
   port ??= await freePort()
-  const child = startChild('server ' + name, ['--import', 'tsx', 'server/main.ts'], { ...env, PORT: String(port), HOST: '127.0.0.1' }, port, 'server')
+  const child = startChild('server ' + name, [...profiling(), '--import', 'tsx', 'server/main.ts'], { ...env, PORT: String(port), HOST: '127.0.0.1' }, port, 'server')
   await waitFor(child, async () => {
     const res = await fetch(child.url + '/ready')
     const body = (await res.json()) as { cache?: string }
@@ -122,7 +129,7 @@ export async function startServer(name: string, env: Record<string, string>, por
 
 export async function startBaseline(env: Record<string, string>): Promise<Child> {
   const port = await freePort()
-  const child = startChild('baseline', ['--import', 'tsx', 'bench/baseline-server.ts'], { ...env, PORT: String(port) }, port, 'server')
+  const child = startChild('baseline', [...profiling(), '--import', 'tsx', 'bench/baseline-server.ts'], { ...env, PORT: String(port) }, port, 'server')
   await waitFor(child, async () => (await fetch(child.url + '/health')).status === 200)
   return child
 }
