@@ -184,6 +184,7 @@ async function main() {
 
     const env: Env = {
       options: opts,
+      metricsToken,
       driver,
       users,
       conversations,

@@ -189,6 +189,8 @@ export interface Consistency {
 
 export interface Env {
   options: BenchOptions
+  /** The servers' METRICS_TOKEN: /metrics answers only with it. */
+  metricsToken: string
   driver: HttpDriver
   users: BenchUser[]
   conversations: Conversation[]
@@ -229,8 +231,9 @@ export const messagesRequests = (users: BenchUser[]): Req[] =>
   users.flatMap((u) => u.groups.map((g) => ({ method: 'GET' as const, path: messagesPath(g), headers: { authorization: u.authorization } })))
 
 /** Sum of the cache counters a server exposes. */
-export async function scrapeCache(driver: HttpDriver, url: string): Promise<CacheCounters> {
-  const res = await driver.send({ method: 'GET', url, path: '/metrics', headers: {} })
+export async function scrapeCache(driver: HttpDriver, url: string, metricsToken: string): Promise<CacheCounters> {
+  const res = await driver.send({ method: 'GET', url, path: '/metrics', headers: { authorization: `Bearer ${metricsToken}` } })
+  if (res.status !== 200) throw new Error(`GET ${url}/metrics: HTTP ${res.status}`)
   const sum = (name: string) =>
     res.body
       .split('\n')
@@ -453,9 +456,9 @@ class Slices {
   async slice<T>(env: Env, run: () => Promise<T>): Promise<T> {
     const { target, cached } = this.spec
     const w0 = target.warnings()
-    const before = cached ? await scrapeCache(env.driver, target.url) : undefined
+    const before = cached ? await scrapeCache(env.driver, target.url, env.metricsToken) : undefined
     const out = await run()
-    if (before && this.cache) this.cache = add(this.cache, diff(before, await scrapeCache(env.driver, target.url)))
+    if (before && this.cache) this.cache = add(this.cache, diff(before, await scrapeCache(env.driver, target.url, env.metricsToken)))
     const w1 = target.warnings()
     this.warnings += w1 - w0
     this.warningLines.push(...target.warningLines().slice(w0, w1).slice(0, 5 - this.warningLines.length))
@@ -690,7 +693,7 @@ export async function scenarioC(env: Env, servers: Child[], id: string, label: s
   env.log(`(c) ${label}: warm-up ${options.warmupSec}s`)
   await closedLoop(env.driver, { durationSec: options.warmupSec, concurrency: options.connections, next, signal: env.signal })
   const w0 = servers.map((s) => s.warnings())
-  const before = await Promise.all(urls.map((u) => scrapeCache(env.driver, u)))
+  const before = await Promise.all(urls.map((u) => scrapeCache(env.driver, u, env.metricsToken)))
 
   env.log(`  throughput ${options.durationSec}s, ${options.connections} concurrent`)
   const pids = servers.map((s) => s.pid)
@@ -703,7 +706,7 @@ export async function scenarioC(env: Env, servers: Child[], id: string, label: s
   env.log(`  fixed rate ${rate}/s for ${options.durationSec}s (open loop)`)
   // Closed-loop workers kept every connection open: the open loop starts on them.
   const f = await openLoop(env.driver, { rate, durationSec: options.durationSec, next, signal: env.signal })
-  const after = await Promise.all(urls.map((u) => scrapeCache(env.driver, u)))
+  const after = await Promise.all(urls.map((u) => scrapeCache(env.driver, u, env.metricsToken)))
   const cache = before.map((b, i) => diff(b, after[i]!)).reduce(add)
 
   const m: Measure = {
