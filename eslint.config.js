@@ -11,6 +11,8 @@ export default tseslint.config(
     rules: {
       // noUncheckedIndexedAccess makes `!` the honest way to say "checked above".
       '@typescript-eslint/no-non-null-assertion': 'off',
+      // `() => resolve()` and `() => void x()` callbacks are the idiom; braces would only add noise.
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true, ignoreVoidOperator: true }],
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
       // tap runs the subtests a file declares; a test file does not await its own t.test calls.
       '@typescript-eslint/no-floating-promises': [

@@ -17,7 +17,7 @@ import { authenticate, type ContextDeps } from './context.js'
 type Answer = (caller: UserShort, input: unknown, hits: CacheHits, tally: Kind[]) => Promise<string | undefined>
 
 const answers: Record<string, Answer> = {
-  'users.me': async (caller) => JSON.stringify(caller),
+  'users.me': (caller) => Promise.resolve(JSON.stringify(caller)),
   'users.short': async (_caller, input, hits, tally) => {
     const parsed = UsersShortInput.safeParse(input)
     return parsed.success ? hits.userByHandle(parsed.data.handle, tally) : undefined
