@@ -57,7 +57,7 @@ export interface RedisServer {
  * free a moment ago, no other test's redis-server can take it meanwhile. `release()` frees it (e.g.
  * right before starting a redis-server on it).
  */
-export async function unreachablePort(t: Test): Promise<{ port: number; release(): Promise<void> }> {
+export async function unreachablePort(t: Test): Promise<{ port: number; release: () => Promise<void> }> {
   const server = createServer((socket) => socket.destroy())
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
