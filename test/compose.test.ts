@@ -38,7 +38,7 @@ const services = compose.services
  * `${VAR:?error}`, `${VAR?error}`. Throws like compose does when a required variable is missing.
  */
 function interpolate(value: string, env: Record<string, string | undefined>): string {
-  return value.replace(/\$(\$|\{([A-Za-z_]\w*)(?:(:?)([-?])([^}]*))?\}|([A-Za-z_]\w*))/g, (_whole, dollar, name, colon, op, arg, bare) => {
+  return value.replace(/\$(\$|\{([A-Za-z_]\w*)(?:(:?)([-?])([^}]*))?\}|([A-Za-z_]\w*))/g, (_whole: string, dollar?: string, name?: string, colon?: string, op?: string, arg?: string, bare?: string) => {
     if (dollar === '$') return '$'
     if (bare) return env[bare] ?? ''
     const v = env[name as string]
@@ -71,7 +71,7 @@ const dependsOn = (s: Service): Record<string, string | undefined> =>
 
 const commandText = (c: string | string[] | undefined) => (Array.isArray(c) ? c.join(' ') : (c ?? ''))
 
-t.test('interpolate follows compose', async (t) => {
+t.test('interpolate follows compose', (t) => {
   const env = { A: 'a', EMPTY: '' }
   t.equal(interpolate('x$$y', env), 'x$y')
   t.equal(interpolate('${A}-$A', env), 'a-a')
@@ -82,7 +82,7 @@ t.test('interpolate follows compose', async (t) => {
   t.equal(interpolate('${EMPTY?x}', env), '')
 })
 
-t.test('the services: redis, postgres, dynamodb, a one-shot setup, and the app', async (t) => {
+t.test('the services: redis, postgres, dynamodb, a one-shot setup, and the app', (t) => {
   t.same(Object.keys(services).sort(), ['app', 'dynamodb', 'postgres', 'redis', 'setup'])
   t.match(services.redis!.image, /^redis:7/)
   t.match(services.postgres!.image, /^postgres:16/)
@@ -114,7 +114,7 @@ t.test('the services: redis, postgres, dynamodb, a one-shot setup, and the app',
   }
 })
 
-t.test('app and setup get only names the configuration knows (and AWS credentials)', async (t) => {
+t.test('app and setup get only names the configuration knows (and AWS credentials)', (t) => {
   for (const name of ['app', 'setup']) {
     const env = environmentOf(services[name]!, USER_ENV)
     t.ok(Object.keys(env).length > 0)
@@ -125,7 +125,7 @@ t.test('app and setup get only names the configuration knows (and AWS credential
   t.same(environmentOf(services.setup!, USER_ENV), environmentOf(services.app!, USER_ENV), 'setup configures the same backends as the app')
 })
 
-t.test("the app's environment passes loadConfig in production, pointing at the compose services", async (t) => {
+t.test("the app's environment passes loadConfig in production, pointing at the compose services", (t) => {
   const env = environmentOf(services.app!, USER_ENV)
   t.equal(env.NODE_ENV, 'production')
   const config = loadConfig(env)
@@ -159,12 +159,12 @@ t.test("the app's environment passes loadConfig in production, pointing at the c
   t.match(commandText(services.app!.healthcheck?.test), new RegExp(`127\\.0\\.0\\.1:${config.port}/(ready|health)`))
 })
 
-t.test('compose insists on a real Cognito pool rather than starting a server that rejects every token', async (t) => {
+t.test('compose insists on a real Cognito pool rather than starting a server that rejects every token', (t) => {
   t.throws(() => environmentOf(services.app!, {}), { message: /COGNITO_USER_POOL_ID/ })
   t.throws(() => environmentOf(services.app!, { COGNITO_USER_POOL_ID: 'us-east-1_AbCdEf123' }), { message: /COGNITO_CLIENT_ID/ })
 })
 
-t.test('the Dockerfile builds the app on node:20-slim and starts it with npm start', async (t) => {
+t.test('the Dockerfile builds the app on node:20-slim and starts it with npm start', (t) => {
   t.ok(existsSync(new URL('Dockerfile', ROOT)))
   const dockerfile = read('Dockerfile')
   const instructions = dockerfile.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'))
@@ -190,7 +190,7 @@ t.test('the Dockerfile builds the app on node:20-slim and starts it with npm sta
   }
 })
 
-t.test('code that runs in the image imports no devDependency', async (t) => {
+t.test('code that runs in the image imports no devDependency', (t) => {
   const pkg = JSON.parse(read('package.json')) as { devDependencies: Record<string, string> }
   const dev = new Set(Object.keys(pkg.devDependencies))
   const files: string[] = []
