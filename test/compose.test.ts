@@ -71,7 +71,7 @@ const dependsOn = (s: Service): Record<string, string | undefined> =>
 
 const commandText = (c: string | string[] | undefined) => (Array.isArray(c) ? c.join(' ') : (c ?? ''))
 
-t.test('interpolate follows compose', (t) => {
+t.test('interpolate follows compose', async (t) => {
   const env = { A: 'a', EMPTY: '' }
   t.equal(interpolate('x$$y', env), 'x$y')
   t.equal(interpolate('${A}-$A', env), 'a-a')
@@ -82,7 +82,7 @@ t.test('interpolate follows compose', (t) => {
   t.equal(interpolate('${EMPTY?x}', env), '')
 })
 
-t.test('the services: redis, postgres, dynamodb, a one-shot setup, and the app', (t) => {
+t.test('the services: redis, postgres, dynamodb, a one-shot setup, and the app', async (t) => {
   t.same(Object.keys(services).sort(), ['app', 'dynamodb', 'postgres', 'redis', 'setup'])
   t.match(services.redis!.image, /^redis:7/)
   t.match(services.postgres!.image, /^postgres:16/)
@@ -114,7 +114,7 @@ t.test('the services: redis, postgres, dynamodb, a one-shot setup, and the app',
   }
 })
 
-t.test('app and setup get only names the configuration knows (and AWS credentials)', (t) => {
+t.test('app and setup get only names the configuration knows (and AWS credentials)', async (t) => {
   for (const name of ['app', 'setup']) {
     const env = environmentOf(services[name]!, USER_ENV)
     t.ok(Object.keys(env).length > 0)
@@ -125,7 +125,7 @@ t.test('app and setup get only names the configuration knows (and AWS credential
   t.same(environmentOf(services.setup!, USER_ENV), environmentOf(services.app!, USER_ENV), 'setup configures the same backends as the app')
 })
 
-t.test("the app's environment passes loadConfig in production, pointing at the compose services", (t) => {
+t.test("the app's environment passes loadConfig in production, pointing at the compose services", async (t) => {
   const env = environmentOf(services.app!, USER_ENV)
   t.equal(env.NODE_ENV, 'production')
   const config = loadConfig(env)
@@ -159,12 +159,12 @@ t.test("the app's environment passes loadConfig in production, pointing at the c
   t.match(commandText(services.app!.healthcheck?.test), new RegExp(`127\\.0\\.0\\.1:${config.port}/(ready|health)`))
 })
 
-t.test('compose insists on a real Cognito pool rather than starting a server that rejects every token', (t) => {
+t.test('compose insists on a real Cognito pool rather than starting a server that rejects every token', async (t) => {
   t.throws(() => environmentOf(services.app!, {}), { message: /COGNITO_USER_POOL_ID/ })
   t.throws(() => environmentOf(services.app!, { COGNITO_USER_POOL_ID: 'us-east-1_AbCdEf123' }), { message: /COGNITO_CLIENT_ID/ })
 })
 
-t.test('the Dockerfile builds the app on node:20-slim and starts it with npm start', (t) => {
+t.test('the Dockerfile builds the app on node:20-slim and starts it with npm start', async (t) => {
   t.ok(existsSync(new URL('Dockerfile', ROOT)))
   const dockerfile = read('Dockerfile')
   const instructions = dockerfile.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'))
@@ -190,7 +190,7 @@ t.test('the Dockerfile builds the app on node:20-slim and starts it with npm sta
   }
 })
 
-t.test('code that runs in the image imports no devDependency', (t) => {
+t.test('code that runs in the image imports no devDependency', async (t) => {
   const pkg = JSON.parse(read('package.json')) as { devDependencies: Record<string, string> }
   const dev = new Set(Object.keys(pkg.devDependencies))
   const files: string[] = []

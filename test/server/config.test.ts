@@ -27,7 +27,7 @@ function configError(t: Test, env: Env, name: string): string {
   return message
 }
 
-t.test('defaults: an empty environment is a working development setup', (t) => {
+t.test('defaults: an empty environment is a working development setup', async (t) => {
   const c = loadConfig({})
   t.equal(c.env, 'development')
   t.equal(c.production, false)
@@ -47,7 +47,7 @@ t.test('defaults: an empty environment is a working development setup', (t) => {
   t.equal(c.dataDir, '.data')
 })
 
-t.test('reads every variable it knows', (t) => {
+t.test('reads every variable it knows', async (t) => {
   const c = loadConfig({
     NODE_ENV: 'test',
     PORT: '8080',
@@ -86,12 +86,12 @@ t.test('reads every variable it knows', (t) => {
   t.equal(c.dataDir, '/var/lib/cruddur')
 })
 
-t.test('variables it does not know are ignored (the whole process environment is passed in)', (t) => {
+t.test('variables it does not know are ignored (the whole process environment is passed in)', async (t) => {
   const c = loadConfig({ PATH: '/usr/bin', HOME: '/root', SOMETHING_ELSE: 'x', AWS_ACCESS_KEY_ID: 'local' })
   t.equal(c.port, 4567)
 })
 
-t.test('reads process.env when given nothing', (t) => {
+t.test('reads process.env when given nothing', async (t) => {
   const saved = process.env.PORT
   process.env.PORT = '4999'
   t.teardown(() => {
@@ -101,7 +101,7 @@ t.test('reads process.env when given nothing', (t) => {
   t.equal(loadConfig().port, 4999)
 })
 
-t.test('every bad value stops with one line naming the variable', (t) => {
+t.test('every bad value stops with one line naming the variable', async (t) => {
   const bad: [string, string][] = [
     ['PORT', 'abc'],
     ['PORT', '70000'],
@@ -141,12 +141,12 @@ t.test('every bad value stops with one line naming the variable', (t) => {
   }
 })
 
-t.test('REDIS_URL and REDIS_CLUSTER_NODES together are refused', (t) => {
+t.test('REDIS_URL and REDIS_CLUSTER_NODES together are refused', async (t) => {
   const message = configError(t, { REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'a:7000,b:7001' }, 'REDIS_CLUSTER_NODES')
   t.match(message, /REDIS_URL/)
 })
 
-t.test('half a Cognito configuration is refused, naming the missing half', (t) => {
+t.test('half a Cognito configuration is refused, naming the missing half', async (t) => {
   configError(t, { COGNITO_USER_POOL_ID: 'us-east-1_AbCdEf123' }, 'COGNITO_CLIENT_ID')
   configError(t, { COGNITO_CLIENT_ID: 'client123' }, 'COGNITO_USER_POOL_ID')
   // An empty partner is no partner.
@@ -154,7 +154,7 @@ t.test('half a Cognito configuration is refused, naming the missing half', (t) =
   configError(t, { COGNITO_USER_POOL_ID: '', COGNITO_CLIENT_ID: 'client123' }, 'COGNITO_USER_POOL_ID')
 })
 
-t.test('production: a complete environment passes', (t) => {
+t.test('production: a complete environment passes', async (t) => {
   const c = loadConfig(PRODUCTION)
   t.equal(c.production, true)
   t.equal(c.env, 'production')
@@ -166,7 +166,7 @@ t.test('production: a complete environment passes', (t) => {
   t.equal(cluster.redis.kind, 'cluster', 'a Redis Cluster instead of REDIS_URL is fine')
 })
 
-t.test('production refuses every stand-in with a clear message', (t) => {
+t.test('production refuses every stand-in with a clear message', async (t) => {
   const cases: [string, Env, RegExp][] = [
     ['DATABASE_URL', { DATABASE_URL: undefined }, /NODE_ENV=production.*embedded PostgreSQL/],
     ['REDIS_URL', { REDIS_URL: undefined }, /NODE_ENV=production.*in-process cache/],
@@ -183,7 +183,7 @@ t.test('production refuses every stand-in with a clear message', (t) => {
   }
 })
 
-t.test('empty strings count as unset', (t) => {
+t.test('empty strings count as unset', async (t) => {
   const c = loadConfig({
     PORT: '',
     HOST: '',
@@ -213,7 +213,7 @@ t.test('empty strings count as unset', (t) => {
   t.equal(loadConfig({ REDIS_URL: '', REDIS_CLUSTER_NODES: 'a:7000' }).redis.kind, 'cluster')
 })
 
-t.test('cluster nodes are parsed into hosts and ports', (t) => {
+t.test('cluster nodes are parsed into hosts and ports', async (t) => {
   const c = loadConfig({ REDIS_CLUSTER_NODES: 'node-1.cache.internal:7000,10.0.0.12:7001,localhost:6379' })
   t.same(c.redis, {
     kind: 'cluster',
@@ -226,13 +226,13 @@ t.test('cluster nodes are parsed into hosts and ports', (t) => {
   t.same(loadConfig({ REDIS_CLUSTER_NODES: 'one:7000' }).redis, { kind: 'cluster', nodes: [{ host: 'one', port: 7000 }] })
 })
 
-t.test('CACHE_MODE=off turns the cache off, whatever Redis is configured', (t) => {
+t.test('CACHE_MODE=off turns the cache off, whatever Redis is configured', async (t) => {
   t.same(loadConfig({ CACHE_MODE: 'off' }).redis, { kind: 'off' })
   t.same(loadConfig({ CACHE_MODE: 'off', REDIS_URL: 'redis://r:6379' }).redis, { kind: 'off' })
   t.same(loadConfig({ CACHE_MODE: 'auto', REDIS_URL: 'redis://r:6379' }).redis, { kind: 'single', url: 'redis://r:6379' })
 })
 
-t.test('CONFIG_NAMES lists every name of the contract', (t) => {
+t.test('CONFIG_NAMES lists every name of the contract', async (t) => {
   for (const name of [
     'PORT',
     'HOST',

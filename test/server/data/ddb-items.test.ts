@@ -22,7 +22,7 @@ const B = { uuid: '0b1f6e0e-2222-4a4a-8a8a-000000000002', handle: 'bayko', displ
 const GROUP = '5ae290ed-55d1-47a0-bc6d-fe2bc2700399'
 const MESSAGE = '018f3a2b-7c4d-7e5f-8a9b-0c1d2e3f4a5b'
 
-t.test('toApiTimestamp: every form the table holds becomes UTC with milliseconds and Z', (t) => {
+t.test('toApiTimestamp: every form the table holds becomes UTC with milliseconds and Z', async (t) => {
   const cases: [string, string, string][] = [
     ['ours', '2026-11-27T18:00:00.000Z', '2026-11-27T18:00:00.000Z'],
     ['ours, other millis', '2026-01-02T03:04:05.678Z', '2026-01-02T03:04:05.678Z'],
@@ -40,13 +40,13 @@ t.test('toApiTimestamp: every form the table holds becomes UTC with milliseconds
   for (const [what, raw, api] of cases) t.equal(toApiTimestamp(raw), api, what)
 })
 
-t.test('toApiTimestamp refuses what is not a timestamp', (t) => {
+t.test('toApiTimestamp refuses what is not a timestamp', async (t) => {
   for (const raw of ['', 'yesterday', '2023-03-12', '2023-03-12 10:20:30', '2023-13-45T10:20:30Z', '2023-03-12T10:20:30+5']) {
     t.throws(() => toApiTimestamp(raw), { message: /unreadable timestamp/ }, JSON.stringify(raw))
   }
 })
 
-t.test('sort keys: ours (<time>#<uuid>) and the original (bare timestamp)', (t) => {
+t.test('sort keys: ours (<time>#<uuid>) and the original (bare timestamp)', async (t) => {
   t.equal(skTimestamp(`2026-11-27T18:00:00.000Z#${MESSAGE}`), '2026-11-27T18:00:00.000Z')
   t.equal(skTimestamp('2023-05-01T10:00:00.123456+00:00'), '2023-05-01T10:00:00.123Z')
   t.equal(skTimestamp('2023-05-01T10:00:00.123456'), '2023-05-01T10:00:00.123Z')
@@ -62,7 +62,7 @@ t.test('sort keys: ours (<time>#<uuid>) and the original (bare timestamp)', (t) 
   t.ok(messageSk('2026-11-27T18:00:00.001Z', '00000000-0000-7000-8000-000000000000') > other)
 })
 
-t.test('item layout: the original attribute names and prefixes', (t) => {
+t.test('item layout: the original attribute names and prefixes', async (t) => {
   t.equal(groupPk(A.uuid), `GRP#${A.uuid}`)
   t.equal(messagePk(GROUP), `MSG#${GROUP}`)
 
@@ -100,7 +100,7 @@ t.test('item layout: the original attribute names and prefixes', (t) => {
   t.notOk(isGroupItem({ pk: 42, message_group_uuid: GROUP }))
 })
 
-t.test('items the original wrote read with API timestamps', (t) => {
+t.test('items the original wrote read with API timestamps', async (t) => {
   const legacyGroup = {
     pk: `GRP#${A.uuid}`,
     sk: '2023-05-01T10:00:00.123456+00:00',
@@ -123,7 +123,7 @@ t.test('items the original wrote read with API timestamps', (t) => {
   t.equal(toMessage(legacyMessage).createdAt, '2023-05-01T10:00:00.123Z')
 })
 
-t.test('cursors: a round trip gives back the position', (t) => {
+t.test('cursors: a round trip gives back the position', async (t) => {
   const keys = [
     { pk: messagePk(GROUP), sk: messageSk('2026-11-27T18:00:00.000Z', MESSAGE) },
     { pk: groupPk(A.uuid), sk: '2023-05-01T10:00:00.123456+00:00' },
@@ -137,7 +137,7 @@ t.test('cursors: a round trip gives back the position', (t) => {
   }
 })
 
-t.test('cursors: another partition, garbage or tampering is a ForeignCursorError', (t) => {
+t.test('cursors: another partition, garbage or tampering is a ForeignCursorError', async (t) => {
   const key = { pk: messagePk(GROUP), sk: messageSk('2026-11-27T18:00:00.000Z', MESSAGE) }
   const cursor = encodeCursor(key)
   const body = cursor.slice(cursor.indexOf('.') + 1)

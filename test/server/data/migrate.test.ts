@@ -21,7 +21,7 @@ async function emptyDatabase(t: Test): Promise<{ sql: Sql; connect: () => Sql }>
   return { sql: db.sql, connect }
 }
 
-t.test('there are migrations, numbered without gaps', (t) => {
+t.test('there are migrations, numbered without gaps', async (t) => {
   t.ok(MIGRATIONS.length >= 2)
   t.same(
     MIGRATIONS.map((f) => Number(f.slice(0, 4))),

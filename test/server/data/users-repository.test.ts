@@ -6,7 +6,7 @@ import { testDatabase } from '../../helpers/databases.js'
 const SUB_1 = '11111111-1111-4111-8111-111111111111'
 const SUB_2 = '22222222-2222-4222-8222-222222222222'
 
-t.test('normalizeHandle drops one leading @ and surrounding space', (t) => {
+t.test('normalizeHandle drops one leading @ and surrounding space', async (t) => {
   t.equal(normalizeHandle('@bayko'), 'bayko')
   t.equal(normalizeHandle('bayko'), 'bayko')
   t.equal(normalizeHandle(' bayko '), 'bayko')

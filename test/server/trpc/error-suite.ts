@@ -295,7 +295,7 @@ export async function errorSuite(t: Test): Promise<void> {
     t.equal(batchOf(batch)[1]!.error!.data.code, 'NOT_FOUND')
   })
 
-  t.test('no error body reveals a stack, SQL, DynamoDB or AWS text', (t) => {
+  t.test('no error body reveals a stack, SQL, DynamoDB or AWS text', async (t) => {
     t.ok(bodies.bodies.length > 80, `${bodies.bodies.length} error bodies collected`)
     bodies.assertClean(t)
   })
