@@ -145,14 +145,14 @@ export function hitRatioLines(r: Ratios): string[] {
   return Object.entries(r.hitVsBaseline ?? {}).map(
     ([id, byC]) =>
       `${id} / d-baseline req/s: ${byC.map((h) => `${h.median.toFixed(2)}× at ${h.connections} connections (slices ${h.slices.map((x) => x.toFixed(2)).join(', ')})`).join('; ')}` +
-      (r.cpuAtRateVsBaseline?.[id] != null ? `; server CPU per request at the fixed rate ${r.cpuAtRateVsBaseline[id]!.toFixed(2)}× the baseline's` : ''),
+      (r.cpuAtRateVsBaseline?.[id] != null ? `; server CPU per request at the fixed rate ${r.cpuAtRateVsBaseline[id].toFixed(2)}× the baseline's` : ''),
   )
 }
 
 const ms = (v: number) => (Number.isFinite(v) ? (v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)) : '-')
 
 export function table(results: BenchResults): string {
-  const counts = results.options.connectionCounts ?? []
+  const counts = results.options.connectionCounts
   const head = ['scenario', 'req/s', ...counts.map((c) => `@${c}c`), 'srv µs/req@rate', 'p50 ms', 'p97.5 ms', 'p99 ms', 'errors', 'non-2xx', 'hit ratio', 'RSS MB', 'srv µs/req', 'cores srv/all']
   const rows = results.scenarios.map((s) => [
     s.id,
@@ -272,12 +272,12 @@ export function markdown(results: BenchResults): string {
     '',
     `${pinningLine(m)}.`,
     '',
-    `| scenario | server CPU µs/req at the fixed rate | req/s | ${(o.connectionCounts ?? []).map((c) => `req/s, ${c} conn.`).join(' | ')}${o.connectionCounts?.length ? ' | ' : ''}p50 ms | p97.5 ms | p99 ms | errors | non-2xx | cache hit ratio | server RSS MB | server CPU µs/req (saturated) | cores: server / machine |`,
-    `|---|--:|--:|${(o.connectionCounts ?? []).map(() => '--:|').join('')}--:|--:|--:|--:|--:|--:|--:|--:|--:|`,
+    `| scenario | server CPU µs/req at the fixed rate | req/s | ${o.connectionCounts.map((c) => `req/s, ${c} conn.`).join(' | ')}${o.connectionCounts.length ? ' | ' : ''}p50 ms | p97.5 ms | p99 ms | errors | non-2xx | cache hit ratio | server RSS MB | server CPU µs/req (saturated) | cores: server / machine |`,
+    `|---|--:|--:|${o.connectionCounts.map(() => '--:|').join('')}--:|--:|--:|--:|--:|--:|--:|--:|--:|`,
     ...results.scenarios.map(
       (s) =>
         `| ${s.id} | ${s.cpuUsPerRequestAtRate ? Math.round(s.cpuUsPerRequestAtRate.server) : '–'} | ${Math.round(s.throughput.rps)} | ` +
-        (o.connectionCounts ?? []).map((c) => `${Math.round(s.byConnections?.find((b) => b.connections === c)?.rps ?? NaN) || '–'} | `).join('') +
+        o.connectionCounts.map((c) => `${Math.round(s.byConnections?.find((b) => b.connections === c)?.rps ?? NaN) || '–'} | `).join('') +
         `${ms(s.fixedRate.latency.p50)} | ${ms(s.fixedRate.latency.p97_5)} | ${ms(s.fixedRate.latency.p99)} | ` +
         `${s.errors} | ${s.non2xx} | ${pct(s.hitRatio)} | ${s.memory ? s.memory.rssMb.toFixed(0) : '–'} | ${Math.round(s.cpuUsPerRequest.server)} | ` +
         `${s.cpuCores.server.toFixed(2)} / ${s.cpuCores.machine.toFixed(2)} |`,

@@ -629,7 +629,7 @@ export function mixedLoad(env: Pick<Env, 'users' | 'conversations'>, servers: st
         body: JSON.stringify({ message: text, messageGroupUuid: conv.uuid }),
         check(status, body) {
           try {
-            const data = trpcData<{ message: Ack }>(status, body)
+            const data = trpcData(status, body) as { message: Ack }
             stats.writes++
             const list = acked.get(conv.uuid) ?? []
             list.push({ uuid: data.message.uuid, createdAt: data.message.createdAt })
@@ -652,7 +652,7 @@ export function mixedLoad(env: Pick<Env, 'users' | 'conversations'>, servers: st
         headers,
         check(status, body) {
           stats.messageReads++
-          const page = trpcData<MessagePage>(status, body)
+          const page = trpcData(status, body) as MessagePage
           const have = new Set(page.items.map((m) => m.uuid))
           const oldest = page.items[0]?.createdAt
           // A full page may have pushed an acknowledged message to the next page: only then may it be absent.
@@ -674,7 +674,7 @@ export function mixedLoad(env: Pick<Env, 'users' | 'conversations'>, servers: st
       headers,
       check(status, body) {
         stats.groupReads++
-        const [first] = JSON.parse(body) as [{ result?: { data: GroupsPage } }]
+        const [first] = JSON.parse(body) as { result?: { data: GroupsPage } }[]
         const items = first?.result?.data.items ?? []
         const shown = new Map(items.map((g) => [g.uuid, g.createdAt]))
         const ok = [...latest].every(([g, at]) => (shown.get(g) ?? '') >= at)
@@ -723,7 +723,7 @@ export async function scenarioC(env: Env, servers: Child[], id: string, label: s
     cache,
     cpu,
     warnings: servers.reduce((a, s, i) => a + s.warnings() - w0[i]!, 0),
-    warningLines: servers.flatMap((s, i) => s.warningLines().slice(w0[i]!, w0[i]! + 5)),
+    warningLines: servers.flatMap((s, i) => s.warningLines().slice(w0[i], w0[i]! + 5)),
   }
   const memoryByServer = Object.fromEntries(servers.map((s) => [s.name, memoryOf(s.pid)]))
   return result(

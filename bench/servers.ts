@@ -77,8 +77,8 @@ export function startChild(name: string, args: string[], env: Record<string, str
     }
     tail = (tail + text).slice(-4000)
   }
-  proc.stdout!.on('data', keep)
-  proc.stderr!.on('data', keep)
+  proc.stdout.on('data', keep)
+  proc.stderr.on('data', keep)
   const child: Child = {
     name,
     pid: proc.pid,

@@ -10,10 +10,11 @@ import { appRouter } from '../trpc/router.js'
 
 const PROCEDURES: ReadonlySet<string> = new Set(Object.keys(appRouter._def.procedures))
 
-export default async function trpcRoutes(
+export default function trpcRoutes(
   trpc: FastifyInstance,
   options: { fastPath?: boolean | undefined; ssePath?: boolean | undefined },
-): Promise<void> {
+  done: (err?: Error) => void,
+): void {
   const { verifier, reads, conversations, realtime } = trpc.services
   const metrics = trpc.metrics
   const createContext = contextFactory({ verifier, reads, conversations, realtime, metrics })
@@ -43,4 +44,5 @@ export default async function trpcRoutes(
   })
 
   answerFastifyErrors(trpc, countError)
+  done()
 }
