@@ -23,10 +23,25 @@ export function failureOf(err: unknown): Failure {
 // Whether the server answers: the banner shows while the last call found it unreachable.
 let reachable = true
 const listeners = new Set<() => void>()
+let probe: ReturnType<typeof setTimeout> | undefined
+const PROBE_MS = 2_000
+
 function setReachable(value: boolean): void {
   if (reachable === value) return
   reachable = value
   for (const l of listeners) l()
+  if (!value) scheduleProbe()
+}
+
+/** While unreachable, asks the server's liveness every few seconds, so the banner goes by itself. */
+function scheduleProbe(): void {
+  clearTimeout(probe)
+  probe = setTimeout(() => {
+    fetch('/health', { cache: 'no-store' }).then(
+      (res) => (res.ok ? setReachable(true) : scheduleProbe()),
+      () => scheduleProbe(),
+    )
+  }, PROBE_MS)
 }
 
 export function useReachable(): boolean {
