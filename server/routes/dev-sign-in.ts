@@ -13,8 +13,11 @@ const SignInBody = z.object({ handle: z.string().min(1).max(65) }).strict()
 /** Whether this configuration serves development sign-in at all. */
 export const devSignInEnabled = (config: Pick<Config, 'production' | 'cognito'>): boolean => !config.production && config.cognito.dev
 
-export default async function devSignInRoutes(app: FastifyInstance, { config }: { config: Config }): Promise<void> {
-  if (!devSignInEnabled(config)) throw new Error('development sign-in is refused with NODE_ENV=production or a real Cognito pool')
+export default function devSignInRoutes(app: FastifyInstance, { config }: { config: Config }, done: (err?: Error) => void): void {
+  if (!devSignInEnabled(config)) {
+    done(new Error('development sign-in is refused with NODE_ENV=production or a real Cognito pool'))
+    return
+  }
   const users = createUsersRepository(app.backends.sql)
   const noStore = { 'cache-control': 'no-store' }
 
@@ -32,4 +35,5 @@ export default async function devSignInRoutes(app: FastifyInstance, { config }: 
     const accessToken = await devAccessToken(config, { handle: user.handle, cognitoUserId: user.cognitoUserId }, TOKEN_TTL_SECONDS)
     return reply.headers(noStore).send({ handle: user.handle, accessToken, expiresIn: TOKEN_TTL_SECONDS })
   })
+  done()
 }

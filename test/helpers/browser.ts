@@ -23,7 +23,7 @@ export function buildWeb(t: Test): Promise<string> {
     await build({ configFile: join(WEB, 'vite.config.ts'), root: WEB, logLevel: 'error', build: { outDir, emptyOutDir: true } })
     return outDir
   })()
-  void built.then((dir) => t.teardown(() => rm(dir, { recursive: true, force: true })))
+  void built.then((dir) => { t.teardown(() => rm(dir, { recursive: true, force: true })) })
   return built
 }
 

@@ -1,5 +1,5 @@
 // Writing a message: Enter sends, Shift+Enter starts a new line, and a counter shows the 1024 limit.
-import { type FormEvent, type KeyboardEvent, useId, useState } from 'react'
+import { type SyntheticEvent, type KeyboardEvent, useId, useState } from 'react'
 
 export const MAX_LENGTH = 1024
 
@@ -21,7 +21,7 @@ export function Composer({ onSend, label }: { onSend: (text: string) => void; la
       send()
     }
   }
-  const onSubmit = (e: FormEvent) => {
+  const onSubmit = (e: SyntheticEvent) => {
     e.preventDefault()
     send()
   }
@@ -33,7 +33,7 @@ export function Composer({ onSend, label }: { onSend: (text: string) => void; la
         placeholder="Write a message"
         rows={2}
         value={text}
-        onChange={(e) => setText(e.target.value)}
+        onChange={(e) => { setText(e.target.value) }}
         onKeyDown={onKeyDown}
         aria-invalid={tooLong}
       />

@@ -54,7 +54,7 @@ export function Conversation({ uuid, me, group }: { uuid: string; me: UserShort 
     const sub = api.messages.onCreated.subscribe(
       { messageGroupUuid: uuid },
       {
-        onStarted: () => reportSuccess(),
+        onStarted: () => { reportSuccess() },
         onData: ({ data }) => {
           reportSuccess()
           setMessages((ms) => (ms.some((m) => m.uuid === data.uuid) ? ms : [...ms, data]))
@@ -71,7 +71,7 @@ export function Conversation({ uuid, me, group }: { uuid: string; me: UserShort 
         },
       },
     )
-    return () => sub.unsubscribe()
+    return () => { sub.unsubscribe() }
   }, [uuid])
 
   const loadOlder = useCallback(() => {
@@ -165,11 +165,11 @@ export function Conversation({ uuid, me, group }: { uuid: string; me: UserShort 
             <MessageItem key={m.uuid} mine={m.handle === me?.handle} message={m} now={now} />
           ))}
           {pending.map((p) => (
-            <PendingItem key={p.clientMessageId} pending={p} onRetry={() => send(p.text, p.clientMessageId)} />
+            <PendingItem key={p.clientMessageId} pending={p} onRetry={() => { send(p.text, p.clientMessageId) }} />
           ))}
         </ol>
       </div>
-      <Composer label={`Message to ${title}`} onSend={(text) => send(text)} />
+      <Composer label={`Message to ${title}`} onSend={(text) => { send(text) }} />
     </section>
   )
 }

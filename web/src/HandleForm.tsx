@@ -1,12 +1,12 @@
 // Asks for a @handle and opens /messages/new/:handle.
 import { normalizeHandle } from './handle'
-import { type FormEvent, useId, useState } from 'react'
+import { type SyntheticEvent, useId, useState } from 'react'
 import { navigate } from './router'
 
 export function HandleForm({ label, onDone, autoFocus }: { label: string; onDone?: () => void; autoFocus?: boolean }) {
   const [value, setValue] = useState('')
   const id = useId()
-  const submit = (e: FormEvent) => {
+  const submit = (e: SyntheticEvent) => {
     e.preventDefault()
     const handle = normalizeHandle(value)
     if (!handle) return
@@ -21,7 +21,7 @@ export function HandleForm({ label, onDone, autoFocus }: { label: string; onDone
         <input
           id={id}
           value={value}
-          onChange={(e) => setValue(e.target.value)}
+          onChange={(e) => { setValue(e.target.value) }}
           placeholder="@handle"
           autoComplete="off"
           autoCapitalize="none"

@@ -45,7 +45,7 @@ export function MessagesPage({ route }: { route: MessagesRoute }) {
         <button
           type="button"
           onClick={() => {
-            void signOut().then(() => navigate('/sign-in', { replace: true }))
+            void signOut().then(() => { navigate('/sign-in', { replace: true }) })
           }}
         >
           Sign out

@@ -28,7 +28,7 @@ export function NewConversation({ handle, me, groups }: { handle: string; me: Us
         reportSuccess()
         navigate(`/messages/${out.messageGroupUuid}`, { replace: true })
       },
-      (err: unknown) => setPending({ clientMessageId, text, status: 'failed', failure: reportFailure(err) }),
+      (err: unknown) => { setPending({ clientMessageId, text, status: 'failed', failure: reportFailure(err) }) },
     )
   }
 
@@ -73,10 +73,10 @@ export function NewConversation({ handle, me, groups }: { handle: string; me: Us
       <div className="messages">
         {!pending && <p className="placeholder">Say hello to {other.displayName}.</p>}
         <ol className="message-list">
-          {pending && <PendingItem pending={pending} onRetry={() => send(pending.text, pending.clientMessageId)} />}
+          {pending && <PendingItem pending={pending} onRetry={() => { send(pending.text, pending.clientMessageId) }} />}
         </ol>
       </div>
-      <Composer label={`Message to ${other.displayName}`} onSend={(text) => send(text)} />
+      <Composer label={`Message to ${other.displayName}`} onSend={(text) => { send(text) }} />
     </section>
   )
 }

@@ -1,5 +1,5 @@
 // /sign-in: the development pool's users (one click each), or the Cognito pool's own sign-in.
-import { type FormEvent, useEffect, useState } from 'react'
+import { type SyntheticEvent, useEffect, useState } from 'react'
 import { type AppConfig, type CognitoSettings } from './app-config'
 import { navigate } from './router'
 import { devSignIn, setSession } from './session'
@@ -33,7 +33,7 @@ function DevSignIn() {
         if (!res.ok) throw new Error(String(res.status))
         setUsers(((await res.json()) as { users: DevUser[] }).users)
       })
-      .catch(() => setError('The users could not be listed. Is the server running?'))
+      .catch(() => { setError('The users could not be listed. Is the server running?') })
   }, [])
   const signIn = (handle: string) => {
     setError(null)
@@ -42,7 +42,7 @@ function DevSignIn() {
         setSession(session)
         navigate('/messages', { replace: true })
       },
-      () => setError(`Could not sign in as @${handle}.`),
+      () => { setError(`Could not sign in as @${handle}.`) },
     )
   }
   return (
@@ -55,7 +55,7 @@ function DevSignIn() {
         <ul className="dev-users">
           {users.map((u) => (
             <li key={u.handle}>
-              <button type="button" onClick={() => signIn(u.handle)}>
+              <button type="button" onClick={() => { signIn(u.handle) }}>
                 <span className="name">{u.displayName}</span> <span className="handle">@{u.handle}</span>
               </button>
             </li>
@@ -71,7 +71,7 @@ function CognitoSignIn({ cognito }: { cognito: CognitoSettings }) {
   const [password, setPassword] = useState('')
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string | null>(null)
-  const submit = (e: FormEvent) => {
+  const submit = (e: SyntheticEvent) => {
     e.preventDefault()
     setBusy(true)
     setError(null)
@@ -87,7 +87,7 @@ function CognitoSignIn({ cognito }: { cognito: CognitoSettings }) {
           setError(name === 'NotAuthorizedException' || name === 'UserNotFoundException' ? 'Wrong username or password.' : 'Could not sign in. Try again.')
         },
       )
-      .finally(() => setBusy(false))
+      .finally(() => { setBusy(false) })
   }
   return (
     <form className="cognito" onSubmit={submit} aria-labelledby="cognito-title">
@@ -95,11 +95,11 @@ function CognitoSignIn({ cognito }: { cognito: CognitoSettings }) {
       {error && <p role="alert" className="error">{error}</p>}
       <label>
         Username or email
-        <input value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="username" required />
+        <input value={username} onChange={(e) => { setUsername(e.target.value) }} autoComplete="username" required />
       </label>
       <label>
         Password
-        <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" required />
+        <input type="password" value={password} onChange={(e) => { setPassword(e.target.value) }} autoComplete="current-password" required />
       </label>
       <button type="submit" disabled={busy}>
         {busy ? 'Signing in…' : 'Sign in'}

@@ -38,8 +38,13 @@ function scheduleProbe(): void {
   clearTimeout(probe)
   probe = setTimeout(() => {
     fetch('/health', { cache: 'no-store' }).then(
-      (res) => (res.ok ? setReachable(true) : scheduleProbe()),
-      () => scheduleProbe(),
+      (res) => {
+        if (res.ok) setReachable(true)
+        else scheduleProbe()
+      },
+      () => {
+        scheduleProbe()
+      },
     )
   }, PROBE_MS)
 }

@@ -21,14 +21,14 @@ export function useGroups(): Load<MessageGroup[]> {
   // Subscribed before the list is read, so a message between the two is not missed.
   useEffect(() => {
     const sub = api.messageGroups.onChanged.subscribe(undefined, {
-      onStarted: () => reportSuccess(),
+      onStarted: () => { reportSuccess() },
       onData: (event) => {
         reportSuccess()
         setLive((l) => [...l, event.data])
       },
       onError: (err) => reportFailure(err),
     })
-    return () => sub.unsubscribe()
+    return () => { sub.unsubscribe() }
   }, [])
 
   useEffect(() => {

@@ -4,8 +4,8 @@ import { useEffect, useState } from 'react'
 export function useNow(intervalMs = 30_000): number {
   const [now, setNow] = useState(() => Date.now())
   useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), intervalMs)
-    return () => clearInterval(t)
+    const t = setInterval(() => { setNow(Date.now()) }, intervalMs)
+    return () => { clearInterval(t) }
   }, [intervalMs])
   return now
 }
