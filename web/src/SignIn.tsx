@@ -4,6 +4,9 @@ import { type AppConfig, type CognitoSettings } from './app-config'
 import { navigate } from './router'
 import { devSignIn, setSession } from './session'
 
+/** What Cognito (and cognito-local, which says InvalidPasswordException) answers for bad credentials. */
+const WRONG_CREDENTIALS = new Set(['NotAuthorizedException', 'UserNotFoundException', 'InvalidPasswordException'])
+
 interface DevUser {
   handle: string
   displayName: string
@@ -84,7 +87,7 @@ function CognitoSignIn({ cognito }: { cognito: CognitoSettings }) {
         },
         (err: unknown) => {
           const name = (err as { name?: string }).name
-          setError(name === 'NotAuthorizedException' || name === 'UserNotFoundException' ? 'Wrong username or password.' : 'Could not sign in. Try again.')
+          setError(name && WRONG_CREDENTIALS.has(name) ? 'Wrong username or password.' : 'Could not sign in. Try again.')
         },
       )
       .finally(() => { setBusy(false) })

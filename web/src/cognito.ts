@@ -10,22 +10,27 @@ import type { CognitoSettings } from './app-config'
 import type { Session } from './session'
 
 function clientOf(c: CognitoSettings): CognitoIdentityProviderClient {
-  // Public client calls (InitiateAuth, RevokeToken) are unsigned: no AWS credentials in the page.
-  return new CognitoIdentityProviderClient({
-    region: c.region,
-    ...(c.endpoint ? { endpoint: c.endpoint } : {}),
-    credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' },
-  })
+  // InitiateAuth and RevokeToken are public (unsigned) calls: no AWS credentials in the page.
+  return new CognitoIdentityProviderClient({ region: c.region, ...(c.endpoint ? { endpoint: c.endpoint } : {}) })
+}
+
+/** When a JWT expires, from its own `exp` (cognito-local answers without ExpiresIn). */
+function expiryOf(jwt: string): number {
+  const payload = jwt.split('.')[1] ?? ''
+  const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/'))
+  const exp = (JSON.parse(json) as { exp?: unknown }).exp
+  if (typeof exp !== 'number') throw new Error('an access token without exp')
+  return exp * 1000
 }
 
 function sessionOf(handle: string, r: AuthenticationResultType | undefined, refreshToken?: string): Session {
-  if (!r?.AccessToken || !r.ExpiresIn) throw new Error('Cognito answered without an access token')
+  if (!r?.AccessToken) throw new Error('Cognito answered without an access token')
   const refresh = r.RefreshToken ?? refreshToken
   return {
     kind: 'cognito',
     handle,
     accessToken: r.AccessToken,
-    expiresAt: Date.now() + r.ExpiresIn * 1000,
+    expiresAt: expiryOf(r.AccessToken),
     ...(refresh ? { refreshToken: refresh } : {}),
   }
 }
