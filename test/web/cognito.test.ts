@@ -77,7 +77,9 @@ t.test('Cognito sign-in, refresh and sign-out in the page', async (t) => {
 
   // Near its expiry, the page renews the access token with the refresh token, by itself.
   await new Promise((r) => setTimeout(r, 1_100))
-  await page.evaluate((s) => localStorage.setItem('cruddur.session', JSON.stringify({ ...s, expiresAt: Date.now() + 30_000 })), first)
+  await page.evaluate((s) => {
+    localStorage.setItem('cruddur.session', JSON.stringify({ ...s, expiresAt: Date.now() + 30_000 }))
+  }, first)
   await page.reload()
   await page.waitForFunction((old) => {
     const s = JSON.parse(localStorage.getItem('cruddur.session') ?? 'null') as { accessToken: string } | null
