@@ -1,8 +1,7 @@
 // `npm run -s token -- <handle>`: prints an access token of the local development pool for a user,
 // signed with the development key the server trusts (outside production only).
 import { loadConfig } from '../server/config.js'
-import { signAccessToken } from '../server/auth/access-token.js'
-import { devKeyPair } from '../server/auth/keys.js'
+import { devAccessToken } from '../server/auth/dev-tokens.js'
 import { openBackends } from '../server/backends.js'
 import { createUsersRepository } from '../server/data/users-repository.js'
 import { describeFailure, quietNodeVersionWarning } from '../server/lib/process.js'
@@ -31,16 +30,7 @@ async function main(argv: string[]): Promise<number> {
       console.error(`token: no user with handle ${handle} and a Cognito user id (npm run db -- users:add ...)`)
       return 1
     }
-    const key = await devKeyPair(config.dataDir)
-    console.log(
-      signAccessToken(key, {
-        sub: user.cognitoUserId,
-        username: user.handle,
-        userPoolId: config.cognito.userPoolId,
-        clientId: config.cognito.clientId,
-        ttlSeconds: ttl,
-      }),
-    )
+    console.log(await devAccessToken(config, { handle: user.handle, cognitoUserId: user.cognitoUserId }, ttl))
     return 0
   } finally {
     await backends.close()

@@ -9,9 +9,11 @@ import services from './plugins/app/services.js'
 import backends from './plugins/external/backends.js'
 import bus from './plugins/external/bus.js'
 import cache from './plugins/external/cache.js'
+import devSignInRoutes, { devSignInEnabled } from './routes/dev-sign-in.js'
 import healthRoutes from './routes/health.js'
 import metricsRoutes from './routes/metrics.js'
 import trpcRoutes from './routes/trpc.js'
+import webRoutes from './routes/web.js'
 
 export interface AppOptions {
   config: Config
@@ -25,6 +27,8 @@ export interface AppOptions {
   ssePath?: boolean
   /** How long a reserved place waits for its message (server/data/message-writer.ts); tests shorten it. */
   writeWindowMs?: number
+  /** The built web app to serve at / (default web/dist). */
+  webRoot?: string
 }
 
 export default async function app(fastify: FastifyInstance, options: AppOptions): Promise<void> {
@@ -38,4 +42,8 @@ export default async function app(fastify: FastifyInstance, options: AppOptions)
   await fastify.register(healthRoutes, { table: config.table })
   await fastify.register(metricsRoutes)
   await fastify.register(trpcRoutes, { prefix: '/trpc', fastPath: options.fastPath, ssePath: options.ssePath })
+  // Development sign-in is never registered in production (and its plugin refuses to be).
+  const devSignIn = devSignInEnabled(config)
+  if (devSignIn) await fastify.register(devSignInRoutes, { config })
+  await fastify.register(webRoutes, { config, devSignIn, ...(options.webRoot ? { root: options.webRoot } : {}) })
 }

@@ -33,6 +33,8 @@ const variables = z.object({
   COGNITO_USER_POOL_ID: z.string().regex(/^[\w-]+_[0-9a-zA-Z]+$/, 'must look like us-east-1_AbCdEf123').optional(),
   COGNITO_CLIENT_ID: optionalString,
   COGNITO_JWKS_FILE: optionalString,
+  /** The `iss` of the pool's tokens when it is not AWS's (cognito-local); never in production. */
+  COGNITO_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
   BODY_LIMIT_BYTES: positiveInt.default(16 * 1024),
   DATA_DIR: z.string().min(1).default('.data'),
   SUBSCRIPTIONS_PER_USER: positiveInt.default(20),
@@ -63,6 +65,7 @@ function crossCheck(e: Variables): void {
     if (!e.DATABASE_URL) refuse('DATABASE_URL', 'embedded PostgreSQL')
     if (!e.REDIS_URL && !e.REDIS_CLUSTER_NODES) refuse('REDIS_URL', 'in-process cache')
     if (!e.COGNITO_USER_POOL_ID || e.COGNITO_USER_POOL_ID === DEV_USER_POOL_ID) refuse('COGNITO_USER_POOL_ID', 'local development pool')
+    if (e.COGNITO_ISSUER) throw new ConfigError('COGNITO_ISSUER: not accepted with NODE_ENV=production (it is for cognito-local)')
   }
 }
 
@@ -85,7 +88,7 @@ function settings(e: Variables) {
     /** Where cognito:* commands go; the AWS SDK also reads this variable itself. */
     cognitoEndpoint: e.AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER,
     table: e.DDB_MESSAGE_TABLE,
-    cognito: { userPoolId, clientId: e.COGNITO_CLIENT_ID ?? DEV_CLIENT_ID, jwksFile: e.COGNITO_JWKS_FILE, dev: userPoolId === DEV_USER_POOL_ID },
+    cognito: { userPoolId, clientId: e.COGNITO_CLIENT_ID ?? DEV_CLIENT_ID, jwksFile: e.COGNITO_JWKS_FILE, issuer: e.COGNITO_ISSUER, dev: userPoolId === DEV_USER_POOL_ID },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     dataDir: e.DATA_DIR,
     subscriptions: {

@@ -176,7 +176,8 @@ t.test('the Dockerfile builds the app on node:20-slim and starts it with npm sta
     devDependencies: Record<string, string>
     workspaces: string[]
   }
-  t.equal(pkg.scripts.start, 'tsx server/main.ts')
+  t.match(pkg.scripts.start, /^tsx web\/build\.ts && tsx server\/main\.ts$/, 'the page built when missing or stale, then the server')
+  t.match(dockerfile, /COPY --from=web \/app\/web\/dist web\/dist/, 'the image carries the built page')
   t.ok(pkg.dependencies.tsx, 'tsx is a runtime dependency')
   t.match(dockerfile, /npm ci\b.*--omit=dev/, 'devDependencies stay out of the image')
   t.match(dockerfile, /COPY package\.json package-lock\.json/)

@@ -1,5 +1,6 @@
 // @cruddur/client: the typed client of Cruddur Messages. Its types come from @cruddur/contracts and
-// the server router's type; no server code runs here.
+// the router's type as written out in router.ts (kept equal to the server's by a type test); no
+// server code, and none of its types, are needed.
 import {
   createTRPCClient,
   httpBatchLink,
@@ -12,7 +13,7 @@ import {
 } from '@trpc/client'
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server'
 import { observable } from '@trpc/server/observable'
-import type { AppRouter } from '../../server/trpc/router.js'
+import type { AppRouter } from './router.js'
 
 export type { AppRouter }
 export type { InputIssue, Message, MessageGroup, Page, UserShort } from '@cruddur/contracts'

@@ -1,6 +1,6 @@
 // Cognito access tokens, verified by aws-jwt-verify: signature, iss, exp, token_use and client_id.
 import { readFile } from 'node:fs/promises'
-import { CognitoJwtVerifier } from 'aws-jwt-verify'
+import { CognitoJwtVerifier, JwtVerifier } from 'aws-jwt-verify'
 import type { Config } from '../config.js'
 import { devKeyPair, type Jwks } from './keys.js'
 import { cachingVerifier } from './token-cache.js'
@@ -23,7 +23,7 @@ export interface AccessTokenVerifier {
  * Cognito's JWKS endpoint (fetched once and on unknown kids, by aws-jwt-verify itself).
  */
 export async function createAccessTokenVerifier(config: Pick<Config, 'cognito' | 'dataDir'>): Promise<AccessTokenVerifier> {
-  const verifier = CognitoJwtVerifier.create({
+  const verifier = config.cognito.issuer ? localIssuerVerifier(config.cognito.issuer, config.cognito.clientId) : CognitoJwtVerifier.create({
     userPoolId: config.cognito.userPoolId,
     clientId: config.cognito.clientId,
     tokenUse: 'access',
@@ -36,7 +36,25 @@ export async function createAccessTokenVerifier(config: Pick<Config, 'cognito' |
     async verify(token) {
       // With local keys an unknown kid must fail, not trigger a download: verifySync never fetches.
       const p = jwks ? verifier.verifySync(token) : await verifier.verify(token)
+      // Cognito's verifier guarantees both; the generic one (COGNITO_ISSUER) checks them here.
+      if (typeof p.sub !== 'string' || typeof p.exp !== 'number') throw new Error('a token without sub or exp')
       return { sub: p.sub, exp: p.exp }
+    },
+  })
+}
+
+/**
+ * A pool whose tokens name another issuer (cognito-local, outside production only: config refuses
+ * COGNITO_ISSUER there), checked as Cognito's are: RS256 signature, iss, exp, token_use, client_id.
+ */
+function localIssuerVerifier(issuer: string, clientId: string) {
+  return JwtVerifier.create({
+    issuer,
+    audience: null,
+    jwksUri: `${issuer}/.well-known/jwks.json`,
+    customJwtCheck: ({ payload }) => {
+      if (payload.token_use !== 'access') throw new Error('not an access token')
+      if (payload.client_id !== clientId) throw new Error('another app client')
     },
   })
 }

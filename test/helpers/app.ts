@@ -56,6 +56,8 @@ export interface TestAppOptions {
   wrapCache?: (cache: CacheBackend) => CacheBackend
   /** How long a reserved place waits for its message (shortened to test what happens after). */
   writeWindowMs?: number
+  /** The built web app to serve (test/helpers/browser.ts builds one per test file). */
+  webRoot?: string
   /** Further configuration variables (they win over the ones derived from the options above). */
   env?: Record<string, string>
 }
@@ -99,6 +101,7 @@ export async function testApp(t: Test, options: TestAppOptions = {}): Promise<Te
     ...(options.ssePath === undefined ? {} : { ssePath: options.ssePath }),
     ...(options.wrapCache ? { wrapCache: options.wrapCache } : {}),
     ...(options.writeWindowMs ? { writeWindowMs: options.writeWindowMs } : {}),
+    ...(options.webRoot ? { webRoot: options.webRoot } : {}),
   })
   t.teardown(() => server.stop())
   const url = await server.start()
