@@ -41,7 +41,7 @@ export function fastPath(deps: Pick<ContextDeps, 'verifier' | 'metrics'> & { rea
       batch = true
     }
     const paths = batch ? req.params.path.split(',') : [req.params.path]
-    if (!paths.every((p) => answers.has(p))) return false
+    for (const p of paths) if (!answers.has(p)) return false
 
     const started = performance.now()
     if (query.input !== undefined && typeof query.input !== 'string') return false
@@ -59,13 +59,19 @@ export function fastPath(deps: Pick<ContextDeps, 'verifier' | 'metrics'> & { rea
       const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined
       const sub = token && deps.verifier.known?.(token)?.sub
       const caller = (sub && deps.reads.knownUser(sub)) || (await authenticate(deps, header))
-      const input = (i: number) => (batch ? (inputs as Record<string, unknown> | undefined)?.[String(i)] : inputs)
       const tally: Kind[] = []
-      const data =
-        paths.length === 1
-          ? [await answers.get(paths[0]!)!(caller, input(0), deps.reads.hits, tally)]
-          : await Promise.all(paths.map(async (path, i) => answers.get(path)!(caller, input(i), deps.reads.hits, tally)))
-      if (data.some((d) => d === undefined)) return false
+      // No closures made per request on this path: it runs for every cache hit.
+      const byIndex = batch ? (inputs as Record<string, unknown> | undefined) : undefined
+      let data: (string | undefined)[]
+      if (paths.length === 1) data = [await answers.get(paths[0]!)!(caller, batch ? byIndex?.['0'] : inputs, deps.reads.hits, tally)]
+      else {
+        const pending: Promise<string | undefined>[] = []
+        for (let i = 0; i < paths.length; i++) {
+          pending.push(Promise.resolve(answers.get(paths[i]!)!(caller, byIndex?.[String(i)], deps.reads.hits, tally)))
+        }
+        data = await Promise.all(pending)
+      }
+      for (const d of data) if (d === undefined) return false
       deps.reads.hits.count(tally)
       const seconds = (performance.now() - started) / 1000
       deps.metrics.fastPathAnswers.inc()
