@@ -10,6 +10,9 @@ import { promisify } from 'node:util'
 import t from 'tap'
 import { testApp } from '../helpers/app.js'
 
+// npm pack (which builds both packages) and an npm install outside the repository: a minute or two.
+t.setTimeout(400_000)
+
 const exec = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const FIXTURE = 'test/fixtures/outside-app'
