@@ -23,6 +23,15 @@ export function latencyChart(results: BenchResults): string {
     overloaded: s.fixedRate.overloaded,
     values: SERIES.map((x) => s.fixedRate.latency[x.key]),
   }))
+  // Scenario (e): the create's own latency beside the time until the other participant's subscriber
+  // on another instance received it.
+  const rt = results.realtime?.delivery
+  if (rt) {
+    groups.push(
+      { id: 'e-create', rate: rt.rate, overloaded: false, values: SERIES.map((x) => rt.createMs[x.key]) },
+      { id: 'e-delivery', rate: rt.rate, overloaded: false, values: SERIES.map((x) => rt.deliveryMs[x.key]) },
+    )
+  }
   const all = groups.flatMap((g) => g.values).filter((v) => Number.isFinite(v) && v > 0)
   // At least half a decade under the smallest bar, so that it shows.
   const lo = Math.floor(Math.log10(Math.min(...all, 1)) - 0.5)
