@@ -11,7 +11,7 @@ import type { Config } from '../config.js'
 import { ServiceError } from '../errors.js'
 import { callsOf, kindOf } from '../limits/calls.js'
 import { contextFactory } from '../trpc/context.js'
-import { answerFastifyErrors, errorCounter, knowProcedures } from '../trpc/errors.js'
+import { answerFastifyErrors, errorCounter, knowProcedures, retryAfterHeader } from '../trpc/errors.js'
 import { fastPath } from '../trpc/fast-path.js'
 import { ssePath } from '../trpc/sse-path.js'
 import { appRouter } from '../trpc/router.js'
@@ -108,6 +108,7 @@ export default async function trpcRoutes(trpc: FastifyInstance, options: TrpcRou
           countError(path, error.code)
         },
         maxBatchSize: config.maxBatchSize,
+        responseMeta: retryAfterHeader,
         req,
         res: reply,
         path: req.params.path,

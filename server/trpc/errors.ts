@@ -8,25 +8,42 @@ import { getHTTPStatusCodeFromError } from '@trpc/server/http'
 import { TRPC_ERROR_CODES_BY_KEY, type TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc'
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
 import { ServiceError } from '../errors.js'
+import { isOutage } from '../lib/outage.js'
 import type { Metrics } from '../metrics.js'
 
 // 1. Refusals as tRPC errors (run by the procedures' middleware).
 
 /** The tRPC error a procedure's failure answers with; causes that are not refusals stay 500. */
 export function asTRPCError(error: TRPCError): TRPCError {
-  const cause = error.cause
+  const cause = refusalOf(error.cause)
   if (cause instanceof ServiceError) return new TRPCError({ code: cause.code, message: cause.message, cause })
   return error
 }
 
+/** Seconds a client is told to wait when a backend cannot be reached. */
+const OUTAGE_RETRY_AFTER_SECONDS = 5
+
+/** A refusal, or an outage of a backend as the refusal it is (503); anything else as it is. */
+function refusalOf(err: unknown): unknown {
+  if (err instanceof ServiceError || !isOutage(err)) return err
+  return new ServiceError('SERVICE_UNAVAILABLE', 'a backend is unreachable', { retryAfterSeconds: OUTAGE_RETRY_AFTER_SECONDS })
+}
+
 /** A refusal met outside a procedure's middleware (inside a subscription's stream) as its tRPC error. */
 export function errorOfRefusal(err: unknown): unknown {
-  return err instanceof ServiceError ? new TRPCError({ code: err.code, message: err.message, cause: err }) : err
+  const refusal = refusalOf(err)
+  return refusal instanceof ServiceError ? new TRPCError({ code: refusal.code, message: refusal.message, cause: refusal }) : err
 }
 
 /** Seconds a client should wait before retrying this failure (429 and 503), if any. */
 export const retryAfterOf = (error: TRPCError): number | undefined =>
   error.cause instanceof ServiceError ? error.cause.detail.retryAfterSeconds : undefined
+
+/** tRPC's responseMeta: the longest Retry-After of the answer's errors, as the header. */
+export function retryAfterHeader({ errors }: { errors: TRPCError[] }): { headers?: Record<string, string> } {
+  const seconds = Math.max(0, ...errors.map((e) => retryAfterOf(e) ?? 0))
+  return seconds > 0 ? { headers: { 'retry-after': String(seconds) } } : {}
+}
 
 // 2. The error shape (tRPC's errorFormatter).
 
