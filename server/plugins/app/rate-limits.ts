@@ -1,10 +1,13 @@
 // The rate limits (server/limits/rate-limits.ts) on two registrations of @fastify/rate-limit: one
 // counting in this process, one in Redis when the configuration names one (its own connection, which
-// fails fast like the cache's: no offline queue, a short command timeout).
+// fails fast like the cache's: no offline queue, a short command timeout). Keys live under the
+// cache's namespace (`<prefix>:v1:rl:`), each with its window as TTL.
 import rateLimit, { type CreateRateLimitOptions } from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { FORMAT_VERSION } from '../../cache/cache-backend.js'
 import { createRedisClient } from '../../cache/redis-client.js'
+import { withDeadline } from '../../lib/deadline.js'
 import type { Config } from '../../config.js'
 import { type Check, createRateLimits, type RateLimits } from '../../limits/rate-limits.js'
 
@@ -47,7 +50,18 @@ export default fp<{ config: Config }>(
           client.disconnect()
         })
       })
-      shared = await limiterFactory(app, { redis: client, nameSpace: `${config.cacheKeyPrefix}:rl:` })
+      const redis = await limiterFactory(app, { redis: client, nameSpace: `${config.cacheKeyPrefix}:${FORMAT_VERSION}:rl:` })
+      const waitMs = config.redisCommandTimeoutMs
+      // Redis not connected (down, restarting): count in process meanwhile, at no wait. A command sent
+      // just as it went away is given up on after the command timeout, and lets the call through.
+      shared = (options) => {
+        const inRedis = redis(options)
+        const inProcess = local(options)
+        return (req) =>
+          client.status === 'ready'
+            ? withDeadline('rate limit', waitMs, inRedis(req)).catch(() => ({ isAllowed: true }))
+            : inProcess(req)
+      }
     }
     app.decorate('rateLimits', createRateLimits({ local, shared, settings: config.rateLimits, metrics: app.metrics }))
   },
