@@ -45,6 +45,7 @@ const variables = z.object({
   RATE_LIMIT_READS_PER_MINUTE: positiveInt.default(600),
   RATE_LIMIT_WRITES_PER_MINUTE: positiveInt.default(120),
   RATE_LIMIT_ADDRESS_PER_MINUTE: positiveInt.default(3000),
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   RATE_LIMIT_SUBSCRIPTIONS_PER_MINUTE: positiveInt.default(60),
   DDB_DEADLINE_MS: positiveInt.default(5_000),
   PG_DEADLINE_MS: positiveInt.default(5_000),
@@ -121,6 +122,8 @@ function settings(e: Variables) {
       addressPerMinute: e.RATE_LIMIT_ADDRESS_PER_MINUTE,
       subscriptionsPerMinute: e.RATE_LIMIT_SUBSCRIPTIONS_PER_MINUTE,
     },
+    /** Proxies (load balancers) in front whose X-Forwarded-For names the client address: 0 trusts none. */
+    trustProxyHops: e.TRUST_PROXY_HOPS,
     deadlines: { dynamodbMs: e.DDB_DEADLINE_MS, postgresMs: e.PG_DEADLINE_MS },
     pressure: { maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: e.MAX_HEAP_USED_BYTES },
     /** Origins whose browsers may call the API (none by default). */

@@ -106,7 +106,8 @@ export function formatError({ shape, error }: { shape: TRPCDefaultErrorShape; er
   return {
     message,
     code: shape.code,
-    data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path, ...(issues ? { issues } : {}) },
+    // The path is echoed only when it names a procedure of ours (an unknown one is the caller's text).
+    data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: knownPath(shape.data.path), ...(issues ? { issues } : {}) },
   }
 }
 

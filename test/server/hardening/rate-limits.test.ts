@@ -57,6 +57,14 @@ t.test('per client address, before the token is looked at', async (t) => {
   t.equal(sample((await app.call('/metrics')).body as string, 'address'), 1)
 })
 
+t.test('behind a load balancer (TRUST_PROXY_HOPS=1): the address is the forwarded one', async (t) => {
+  const app = await testApp(t, { env: { ...limits(1000, 1000, 1000, 3), TRUST_PROXY_HOPS: '1' } })
+  const from = (ip: string) => app.call(q('users.me'), { headers: { 'x-forwarded-for': ip } })
+  for (let i = 0; i < 3; i++) t.equal((await from('203.0.113.7')).status, 401)
+  expectError(t, await from('203.0.113.7'), 'TOO_MANY_REQUESTS', 429, 'the fourth from one client')
+  t.equal((await from('198.51.100.9')).status, 401, 'another client behind the same balancer is not limited')
+})
+
 t.test('subscription starts are limited per user', async (t) => {
   const app = await testApp(t, { env: limits(1000, 1000, 2) })
   const token = await app.token('andrewbrown')
