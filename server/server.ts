@@ -80,7 +80,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       void (reply as FastifyReply).code(httpStatus).type('application/json').header('cache-control', 'no-store').send(body)
     },
     // Behind a load balancer the client address (rate limited per address) is X-Forwarded-For's.
-    ...(config.trustProxyHops > 0 ? { trustProxy: config.trustProxyHops } : {}),
+    ...(config.trustProxyHops > 0 ? { trustProxy: (_address: string, hop: number) => hop < config.trustProxyHops } : {}),
     // During shutdown, requests on connections still open are answered below, in tRPC's shape.
     return503OnClosing: false,
   })
