@@ -47,8 +47,8 @@ const variables = z.object({
   RATE_LIMIT_ADDRESS_PER_MINUTE: positiveInt.default(3000),
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   RATE_LIMIT_SUBSCRIPTIONS_PER_MINUTE: positiveInt.default(60),
-  DDB_DEADLINE_MS: positiveInt.default(5_000),
-  PG_DEADLINE_MS: positiveInt.default(5_000),
+  DDB_DEADLINE_MS: positiveInt.default(10_000),
+  PG_DEADLINE_MS: positiveInt.default(10_000),
   MAX_EVENT_LOOP_DELAY_MS: positiveInt.default(1_000),
   MAX_HEAP_USED_BYTES: positiveInt.optional(),
   CORS_ORIGINS: z

@@ -10,16 +10,16 @@ export function createDynamo(
   endpoint = config.aws.dynamodbEndpoint,
   options: { deadlineMs?: number } = {},
 ): DynamoDBDocumentClient {
+  const { deadlineMs } = options
   const client = new DynamoDBClient({
     region: config.aws.region,
     ...(endpoint ? { endpoint } : {}),
     ...localCredentials(endpoint),
-    // Throttling and transient failures are retried by the SDK with jittered backoff, within the deadline.
-    maxAttempts: 5,
-    requestHandler: { connectionTimeout: 2_000, requestTimeout: options.deadlineMs ?? 10_000 },
+    // Throttling and transient failures are retried by the SDK with jittered backoff; under a
+    // deadline (the server's client) a few more times, as the deadline bounds them all.
+    maxAttempts: deadlineMs === undefined ? 3 : 5,
   })
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } })
-  const { deadlineMs } = options
   if (deadlineMs !== undefined) {
     // Around the retries (which run in a later step): the whole call, all its attempts, within the deadline.
     doc.middlewareStack.add((next, context) => (args) => withDeadline(`DynamoDB ${context.commandName ?? 'call'}`, deadlineMs, next(args)), {
