@@ -10,7 +10,7 @@ const prefix = process.env.BASELINE_PREFIX ?? 'baseline:'
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1, enableAutoPipelining: true })
 
 const app = Fastify({ logger: false })
-app.get('/health', async () => ({ status: 'ok' }))
+app.get('/health', () => ({ status: 'ok' }))
 app.get<{ Params: { key: string } }>('/baseline/:key', async (req, reply) => {
   const body = await redis.getBuffer(prefix + req.params.key)
   if (body === null) return reply.code(404).type('application/json').send('{"error":"no such key"}')
@@ -22,7 +22,7 @@ const shutdown = async () => {
   redis.disconnect()
   process.exit(0)
 }
-process.once('SIGTERM', shutdown)
-process.once('SIGINT', shutdown)
+process.once('SIGTERM', () => void shutdown())
+process.once('SIGINT', () => void shutdown())
 
 await app.listen({ port, host: '127.0.0.1' })

@@ -102,9 +102,9 @@ const LINES = [
   'Coffee first, then the benchmark?',
 ]
 
-/** tRPC's answer to a non-batched call: the data, or an error naming the status. */
-export function trpcData<T>(status: number, body: string): T {
-  const parsed = JSON.parse(body) as { result?: { data: T }; error?: { message?: string } }
+/** tRPC's answer to a non-batched call: the data (the caller declares its shape), or an error naming the status. */
+export function trpcData(status: number, body: string): unknown {
+  const parsed = JSON.parse(body) as { result?: { data: unknown }; error?: { message?: string } }
   if (status !== 200 || !parsed.result) throw new Error(`HTTP ${status}: ${parsed.error?.message ?? body.slice(0, 200)}`)
   return parsed.result.data
 }
@@ -138,7 +138,7 @@ export async function createConversations(
           headers: { authorization: sender.authorization },
           body: JSON.stringify(input),
         })
-        uuid = trpcData<{ messageGroupUuid: string }>(res.status, res.body).messageGroupUuid
+        uuid = (trpcData(res.status, res.body) as { messageGroupUuid: string }).messageGroupUuid
       }
       conversations.push({ uuid: uuid!, a, b })
       users[a]!.groups.push(uuid!)

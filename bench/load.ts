@@ -307,8 +307,8 @@ export class RoundTally {
             sendLag: percentiles(this.lags),
             latencyFromSend: percentiles(this.fromSend),
             timeline: this.slices.map((xs, i) => {
-              const p = percentiles(xs ?? [])
-              return { at: (i * SLICE_MS) / 1000, requests: xs?.length ?? 0, p50: p.p50, p99: p.p99, max: p.max }
+              const p = percentiles(xs)
+              return { at: (i * SLICE_MS) / 1000, requests: xs.length, p50: p.p50, p99: p.p99, max: p.max }
             }),
           }
         : {}),
@@ -402,7 +402,10 @@ export async function openLoop(
         fire(start + sent * interval)
         sent++
       }
-      if (sent >= total || options.signal?.aborted) return resolve()
+      if (sent >= total || options.signal?.aborted) {
+        resolve()
+        return
+      }
       // Timers are ms-grained: what falls due meanwhile goes out together on the next tick (never a
       // busy loop: the client shares the machine's cores with the servers).
       const wait = start + sent * interval - performance.now()

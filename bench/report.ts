@@ -16,6 +16,17 @@ export interface Machine {
   totalMemMb: number
   /** 1-minute load average when the bench started: how busy the shared machine was. */
   loadAvg1m: number
+  /** Where the processes ran: the servers (and the baseline, in its turn) on some CPUs, the load generator on the others. */
+  pinning?: { pinned: true; serverCpus: string; loadCpus: string } | { pinned: false; reason: string }
+}
+
+/** A cache-hit scenario against the baseline at one connection count. */
+export interface HitRatio {
+  connections: number
+  /** Median over the interleaved slices of (scenario req/s ÷ baseline req/s in the same slice). */
+  median: number
+  /** Each slice's ratio. */
+  slices: number[]
 }
 
 export interface Ratios {
@@ -35,6 +46,10 @@ export interface Ratios {
   cpuCostNoCacheVsCache: number | null
   /** Stale reads over every mixed-load run (messages and groups). */
   staleReads: number | null
+  /** Each cache-hit scenario (a-groups, a-groups-plain, a-messages) over d-baseline, by connection count. */
+  hitVsBaseline?: Record<string, HitRatio[]>
+  /** Server CPU µs per request at the fixed rate, each cache-hit scenario's over d-baseline's. */
+  cpuAtRateVsBaseline?: Record<string, number | null>
 }
 
 export interface BenchResults {
@@ -85,7 +100,24 @@ export function ratios(scenarios: ScenarioResult[]): Ratios {
     return x !== undefined && y !== undefined && y > 0 ? x / y : null
   }
   const mixed = scenarios.filter((s) => s.consistency)
+  const baseline = scenarios.find((s) => s.id === 'd-baseline')
+  const hits = scenarios.filter((s) => s.id.startsWith('a-'))
+  const hitVsBaseline: Record<string, HitRatio[]> = {}
+  const cpuAtRateVsBaseline: Record<string, number | null> = {}
+  for (const s of baseline ? hits : []) {
+    hitVsBaseline[s.id] = (s.byConnections ?? []).flatMap(({ connections, sliceRps }) => {
+      const base = baseline!.byConnections?.find((b) => b.connections === connections)
+      if (!base) return []
+      // Paired: the slices ran one after the other, so each ratio compares the same moments of the machine.
+      const slices = sliceRps.map((rps, i) => rps / (base.sliceRps[i] ?? NaN)).filter(Number.isFinite)
+      return [{ connections, median: median(slices), slices }]
+    })
+    const a = s.cpuUsPerRequestAtRate?.server
+    const d = baseline!.cpuUsPerRequestAtRate?.server
+    cpuAtRateVsBaseline[s.id] = a !== undefined && d !== undefined && d > 0 ? a / d : null
+  }
   return {
+    ...(baseline && hits.length ? { hitVsBaseline, cpuAtRateVsBaseline } : {}),
     cacheHitVsBaseline: over('a-groups', 'd-baseline'),
     groupsCacheVsNoCache: over('a-groups', 'b-groups'),
     messagesCacheVsNoCache: over('a-messages', 'b-messages'),
@@ -95,13 +127,41 @@ export function ratios(scenarios: ScenarioResult[]): Ratios {
   }
 }
 
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN
+}
+
+/** The pinning, in words. */
+export const pinningLine = (m: Machine): string =>
+  !m.pinning
+    ? 'not pinned'
+    : m.pinning.pinned
+      ? `pinned with taskset: the server under test (and the baseline, in its turn) on CPU ${m.pinning.serverCpus}, the load generator and dynalite on CPU ${m.pinning.loadCpus}`
+      : `not pinned (${m.pinning.reason})`
+
+/** The hit-path ratios, one line per scenario. */
+export function hitRatioLines(r: Ratios): string[] {
+  return Object.entries(r.hitVsBaseline ?? {}).map(
+    ([id, byC]) =>
+      `${id} / d-baseline req/s: ${byC.map((h) => `${h.median.toFixed(2)}× at ${h.connections} connections (slices ${h.slices.map((x) => x.toFixed(2)).join(', ')})`).join('; ')}` +
+      (r.cpuAtRateVsBaseline?.[id] != null ? `; server CPU per request at the fixed rate ${r.cpuAtRateVsBaseline[id].toFixed(2)}× the baseline's` : ''),
+  )
+}
+
 const ms = (v: number) => (Number.isFinite(v) ? (v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)) : '-')
 
 export function table(results: BenchResults): string {
-  const head = ['scenario', 'req/s', 'p50 ms', 'p97.5 ms', 'p99 ms', 'errors', 'non-2xx', 'hit ratio', 'RSS MB', 'srv µs/req', 'cores srv/all']
+  const counts = results.options.connectionCounts
+  const head = ['scenario', 'req/s', ...counts.map((c) => `@${c}c`), 'srv µs/req@rate', 'p50 ms', 'p97.5 ms', 'p99 ms', 'errors', 'non-2xx', 'hit ratio', 'RSS MB', 'srv µs/req', 'cores srv/all']
   const rows = results.scenarios.map((s) => [
     s.id,
     Math.round(s.throughput.rps).toString(),
+    ...counts.map((c) => {
+      const by = s.byConnections?.find((b) => b.connections === c)
+      return by ? Math.round(by.rps).toString() : '-'
+    }),
+    s.cpuUsPerRequestAtRate ? Math.round(s.cpuUsPerRequestAtRate.server).toString() : '-',
     ms(s.fixedRate.latency.p50),
     ms(s.fixedRate.latency.p97_5),
     ms(s.fixedRate.latency.p99),
@@ -120,13 +180,16 @@ export function table(results: BenchResults): string {
   const x = (v: number | null, digits = 2) => (v === null ? 'n/a' : `${v.toFixed(digits)}×`)
   out.push(
     '',
-    `srv µs/req: the server process's CPU time per request; cores srv/all: cores busy with the server / on the whole machine (of ${results.machine.nproc}); both in the throughput round`,
+    `srv µs/req@rate: the server process's CPU time per request in the fixed-rate round (the primary cost figure); @Nc: req/s with N connections`,
+    `srv µs/req: the same in the throughput round; cores srv/all: cores busy with the server / on the whole machine (of ${results.machine.nproc}) in the throughput round`,
+    pinningLine(results.machine),
     `req/s: max rate, ${results.options.connections} connections, no pipelining; latency: ${results.options.latencyDriver} at ${Math.round(results.options.latencyLoad * 100)}% of each scenario's req/s` +
       (results.options.slices > 1 ? `; a, b, d rounds interleaved in ${results.options.slices} slices` : ''),
     `(a) / (d)  cache hit vs bare Fastify + Redis GET:   ${x(r.cacheHitVsBaseline)}`,
     `(a) / (b)  groups, cache vs CACHE_MODE=off:         ${x(r.groupsCacheVsNoCache)}`,
     `(a) / (b)  messages, cache vs CACHE_MODE=off:       ${x(r.messagesCacheVsNoCache)}`,
     `server CPU per request: a-groups costs ${x(r.cpuCostCacheHitVsBaseline)} of d-baseline's; b-groups (server + dynalite) ${x(r.cpuCostNoCacheVsCache)} of a-groups'`,
+    ...hitRatioLines(r),
   )
   for (const s of results.scenarios.filter((s) => s.consistency)) {
     const c = s.consistency!
@@ -207,17 +270,22 @@ export function markdown(results: BenchResults): string {
       `${results.fixtures.users} users, ${results.fixtures.conversations} conversations × ${results.fixtures.messagesEach} messages; ` +
       `latency at ${Math.round(o.latencyLoad * 100)} % of each scenario's req/s (${o.latencyDriver}).`,
     '',
-    '| scenario | req/s | p50 ms | p97.5 ms | p99 ms | errors | non-2xx | cache hit ratio | server RSS MB | server CPU µs/req | cores: server / machine |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    `${pinningLine(m)}.`,
+    '',
+    `| scenario | server CPU µs/req at the fixed rate | req/s | ${o.connectionCounts.map((c) => `req/s, ${c} conn.`).join(' | ')}${o.connectionCounts.length ? ' | ' : ''}p50 ms | p97.5 ms | p99 ms | errors | non-2xx | cache hit ratio | server RSS MB | server CPU µs/req (saturated) | cores: server / machine |`,
+    `|---|--:|--:|${o.connectionCounts.map(() => '--:|').join('')}--:|--:|--:|--:|--:|--:|--:|--:|--:|`,
     ...results.scenarios.map(
       (s) =>
-        `| ${s.id} | ${Math.round(s.throughput.rps)} | ${ms(s.fixedRate.latency.p50)} | ${ms(s.fixedRate.latency.p97_5)} | ${ms(s.fixedRate.latency.p99)} | ` +
+        `| ${s.id} | ${s.cpuUsPerRequestAtRate ? Math.round(s.cpuUsPerRequestAtRate.server) : '–'} | ${Math.round(s.throughput.rps)} | ` +
+        o.connectionCounts.map((c) => `${Math.round(s.byConnections?.find((b) => b.connections === c)?.rps ?? NaN) || '–'} | `).join('') +
+        `${ms(s.fixedRate.latency.p50)} | ${ms(s.fixedRate.latency.p97_5)} | ${ms(s.fixedRate.latency.p99)} | ` +
         `${s.errors} | ${s.non2xx} | ${pct(s.hitRatio)} | ${s.memory ? s.memory.rssMb.toFixed(0) : '–'} | ${Math.round(s.cpuUsPerRequest.server)} | ` +
         `${s.cpuCores.server.toFixed(2)} / ${s.cpuCores.machine.toFixed(2)} |`,
     ),
     '',
     `- (a) / (d), cache hit vs bare Fastify + one Redis GET: **${x(results.ratios.cacheHitVsBaseline)}** in req/s; ` +
       `server CPU per request **${x(results.ratios.cpuCostCacheHitVsBaseline)}** the baseline's.`,
+    ...hitRatioLines(results.ratios).map((l) => `- ${l}`),
     `- (a) / (b), cache vs \`CACHE_MODE=off\`: **${x(results.ratios.groupsCacheVsNoCache)}** (messageGroups.list), ` +
       `**${x(results.ratios.messagesCacheVsNoCache)}** (messages.list) in req/s; without the cache a groups read costs ` +
       `${x(results.ratios.cpuCostNoCacheVsCache)} the CPU (server + dynalite).`,

@@ -7,6 +7,7 @@ import { cpus } from 'node:os'
 import autocannon from 'autocannon'
 import type { BenchUser, Conversation } from './fixtures.js'
 import { trpcData } from './fixtures.js'
+import { median } from './report.js'
 import { closedLoop, type HttpDriver, type Op, openLoop, type Percentiles, RoundTally, type RoundResult, type TimelinePoint } from './load.js'
 import { type Child, cpuSecondsOf, machineCpuSeconds, memoryOf } from './servers.js'
 
@@ -16,7 +17,10 @@ export interface BenchOptions {
   /** The GET scenarios' rounds run interleaved, in this many slices each. */
   slices: number
   warmupSec: number
+  /** Connections of the fixed-rate rounds, the mixed load and the headline req/s. */
   connections: number
+  /** The GET scenarios' throughput rounds run at each of these connection counts (interleaved). */
+  connectionCounts: number[]
   scenarios: string[]
   users: number
   conversations: number
@@ -83,8 +87,15 @@ export interface ScenarioResult {
   /** hits / (hits + misses) over the measured rounds; null without a cache. */
   hitRatio: number | null
   memory: { rssMb: number; peakMb: number } | null
+  /** GET scenarios: req/s at each connection count, and each interleaved slice's (for paired ratios). */
+  byConnections?: { connections: number; rps: number; sliceRps: number[] }[]
   /** CPU microseconds per request in the throughput round: the server, dynalite, the bench client. */
   cpuUsPerRequest: CpuSplit
+  /**
+   * CPU microseconds per request in the fixed-rate round: what one request costs the server when it
+   * is not saturated, the figure least moved by the load generator and the machine's other tenants.
+   */
+  cpuUsPerRequestAtRate?: CpuSplit
   /**
    * CPU cores busy during the throughput round. A server process near 1.0 is saturated (Node runs
    * JavaScript on one core); with the server below that, the client or the machine was the limit.
@@ -178,6 +189,8 @@ export interface Consistency {
 
 export interface Env {
   options: BenchOptions
+  /** The servers' METRICS_TOKEN: /metrics answers only with it. */
+  metricsToken: string
   driver: HttpDriver
   users: BenchUser[]
   conversations: Conversation[]
@@ -209,13 +222,18 @@ interface Req {
 export const groupsRequests = (users: BenchUser[]): Req[] =>
   users.map((u) => ({ method: 'GET', path: GROUPS_PATH, headers: { authorization: u.authorization } }))
 
+/** One request per user: their conversation list as a plain (unbatched) call. */
+export const groupsPlainRequests = (users: BenchUser[]): Req[] =>
+  users.map((u) => ({ method: 'GET', path: '/trpc/messageGroups.list', headers: { authorization: u.authorization } }))
+
 /** One request per (participant, conversation): the conversation's first page. */
 export const messagesRequests = (users: BenchUser[]): Req[] =>
   users.flatMap((u) => u.groups.map((g) => ({ method: 'GET' as const, path: messagesPath(g), headers: { authorization: u.authorization } })))
 
 /** Sum of the cache counters a server exposes. */
-export async function scrapeCache(driver: HttpDriver, url: string): Promise<CacheCounters> {
-  const res = await driver.send({ method: 'GET', url, path: '/metrics', headers: {} })
+export async function scrapeCache(driver: HttpDriver, url: string, metricsToken: string): Promise<CacheCounters> {
+  const res = await driver.send({ method: 'GET', url, path: '/metrics', headers: { authorization: `Bearer ${metricsToken}` } })
+  if (res.status !== 200) throw new Error(`GET ${url}/metrics: HTTP ${res.status}`)
   const sum = (name: string) =>
     res.body
       .split('\n')
@@ -332,7 +350,7 @@ async function warmCache(env: Env, url: string, requests: Req[]): Promise<void> 
 }
 
 /** The GET scenarios, each one list of requests against one server. */
-export type GetScenario = 'a-groups' | 'a-messages' | 'b-groups' | 'b-messages' | 'd-baseline'
+export type GetScenario = 'a-groups' | 'a-groups-plain' | 'a-messages' | 'b-groups' | 'b-messages' | 'd-baseline'
 
 interface GetSpec {
   id: GetScenario
@@ -355,6 +373,15 @@ async function specFor(env: Env, id: GetScenario): Promise<GetSpec> {
         cached: true,
         label: '(a) messageGroups.list, cache hits, server A',
         description: `GET messageGroups.list (batch=1, input {}, as @trpc/client sends it) rotating over ${groups.length} users' tokens, cache warm`,
+      }
+    case 'a-groups-plain':
+      return {
+        id,
+        target: env.A,
+        requests: groupsPlainRequests(env.users),
+        cached: true,
+        label: '(a) messageGroups.list plain, cache hits, server A',
+        description: `GET /trpc/messageGroups.list (no batch, no input) rotating over ${groups.length} users' tokens, cache warm`,
       }
     case 'a-messages':
       return {
@@ -404,6 +431,10 @@ async function specFor(env: Env, id: GetScenario): Promise<GetSpec> {
 /** What one scenario's slices add up to. */
 class Slices {
   readonly cpu: CpuMeter
+  /** CPU over the fixed-rate rounds. */
+  readonly cpuAtRate: CpuMeter
+  /** Throughput rounds by connection count: completed requests, seconds, and each slice's req/s. */
+  readonly byConnections = new Map<number, { completed: number; durationSec: number; sliceRps: number[] }>()
   cache: CacheCounters | null
   warnings = 0
   warningLines: string[] = []
@@ -417,6 +448,7 @@ class Slices {
     env: Env,
   ) {
     this.cpu = new CpuMeter([spec.target.pid], env.dynalite.pid)
+    this.cpuAtRate = new CpuMeter([spec.target.pid], env.dynalite.pid)
     this.cache = spec.cached ? { hits: 0, misses: 0, redisErrors: 0 } : null
   }
 
@@ -424,9 +456,9 @@ class Slices {
   async slice<T>(env: Env, run: () => Promise<T>): Promise<T> {
     const { target, cached } = this.spec
     const w0 = target.warnings()
-    const before = cached ? await scrapeCache(env.driver, target.url) : undefined
+    const before = cached ? await scrapeCache(env.driver, target.url, env.metricsToken) : undefined
     const out = await run()
-    if (before && this.cache) this.cache = add(this.cache, diff(before, await scrapeCache(env.driver, target.url)))
+    if (before && this.cache) this.cache = add(this.cache, diff(before, await scrapeCache(env.driver, target.url, env.metricsToken)))
     const w1 = target.warnings()
     this.warnings += w1 - w0
     this.warningLines.push(...target.warningLines().slice(w0, w1).slice(0, 5 - this.warningLines.length))
@@ -438,10 +470,6 @@ class Slices {
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN
-}
 
 /**
  * The GET scenarios, measured together: each warms up, then their throughput rounds run in
@@ -454,7 +482,7 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
   const specs: GetSpec[] = []
   for (const id of ids) specs.push(await specFor(env, id))
   if (specs.some((s) => s.cached) && !env.cacheWarm) {
-    await warmCache(env, env.A.url, [...groupsRequests(env.users), ...messagesRequests(env.users)])
+    await warmCache(env, env.A.url, [...groupsRequests(env.users), ...groupsPlainRequests(env.users), ...messagesRequests(env.users)])
     env.cacheWarm = true
   }
   const all = specs.map((spec) => new Slices(spec, env))
@@ -467,20 +495,30 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
   for (const s of all) s.warningLines = []
   for (const s of all) if (s.cache) s.cache = { hits: 0, misses: 0, redisErrors: 0 }
 
-  env.log(`throughput: ${options.slices} × ${sliceSec}s each, interleaved, ${options.connections} connections`)
+  const counts = [...new Set([...options.connectionCounts, options.connections])].sort((a, b) => a - b)
+  env.log(`throughput: ${options.slices} × ${sliceSec}s each, interleaved, at ${counts.join(' and ')} connections`)
   for (let i = 0; i < options.slices && !env.signal.aborted; i++) {
-    for (const s of all) {
-      const r = await s.slice(env, async () => {
-        s.cpu.start()
-        const r = await cannon(s.spec.target.url, s.spec.requests, options.connections, sliceSec)
-        s.cpu.stop()
-        return r
-      })
-      s.tp.completed += r.requests.total
-      s.tp.durationSec += r.duration
-      s.tp.errors += r.errors
-      s.tp.non2xx += r.non2xx
-      s.tp.saturated.push({ p50: r.latency.p50, p97_5: r.latency.p97_5, p99: r.latency.p99 })
+    for (const connections of counts) {
+      for (const s of all) {
+        const headline = connections === options.connections
+        const r = await s.slice(env, async () => {
+          if (headline) s.cpu.start()
+          const r = await cannon(s.spec.target.url, s.spec.requests, connections, sliceSec)
+          if (headline) s.cpu.stop()
+          return r
+        })
+        const by = s.byConnections.get(connections) ?? { completed: 0, durationSec: 0, sliceRps: [] }
+        by.completed += r.requests.total
+        by.durationSec += r.duration
+        by.sliceRps.push(r.requests.total / r.duration)
+        s.byConnections.set(connections, by)
+        s.tp.errors += r.errors
+        s.tp.non2xx += r.non2xx
+        if (!headline) continue
+        s.tp.completed += r.requests.total
+        s.tp.durationSec += r.duration
+        s.tp.saturated.push({ p50: r.latency.p50, p97_5: r.latency.p97_5, p99: r.latency.p99 })
+      }
     }
   }
   for (const s of all) s.rate = Math.max(1, Math.round(s.rps * options.latencyLoad))
@@ -511,7 +549,12 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
       for (const s of all) {
         const next = cycler(s.spec.requests)
         const url = s.spec.target.url
-        await s.slice(env, () => openLoop(env.driver, { rate: s.rate, durationSec: sliceSec, signal: env.signal, tally: s.fixed, next: () => ({ ...next(), url }) }))
+        await s.slice(env, async () => {
+          s.cpuAtRate.start()
+          const r = await openLoop(env.driver, { rate: s.rate, durationSec: sliceSec, signal: env.signal, tally: s.fixed, next: () => ({ ...next(), url }) })
+          s.cpuAtRate.stop()
+          return r
+        })
       }
     }
     for (const s of all) s.fixedRate = fromOpenLoop(s.fixed.result(s.rate))
@@ -538,6 +581,9 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
       cpu: s.cpu.summary(s.tp.completed),
       warnings: s.warnings,
       warningLines: s.warningLines,
+    }, {
+      byConnections: [...s.byConnections].map(([connections, by]) => ({ connections, rps: by.completed / (by.durationSec || 1), sliceRps: by.sliceRps })),
+      ...(s.fixedRate!.driver === 'open-loop' ? { cpuUsPerRequestAtRate: s.cpuAtRate.summary(s.fixedRate!.completed).perRequest } : {}),
     })
   })
 }
@@ -583,7 +629,7 @@ export function mixedLoad(env: Pick<Env, 'users' | 'conversations'>, servers: st
         body: JSON.stringify({ message: text, messageGroupUuid: conv.uuid }),
         check(status, body) {
           try {
-            const data = trpcData<{ message: Ack }>(status, body)
+            const data = trpcData(status, body) as { message: Ack }
             stats.writes++
             const list = acked.get(conv.uuid) ?? []
             list.push({ uuid: data.message.uuid, createdAt: data.message.createdAt })
@@ -606,7 +652,7 @@ export function mixedLoad(env: Pick<Env, 'users' | 'conversations'>, servers: st
         headers,
         check(status, body) {
           stats.messageReads++
-          const page = trpcData<MessagePage>(status, body)
+          const page = trpcData(status, body) as MessagePage
           const have = new Set(page.items.map((m) => m.uuid))
           const oldest = page.items[0]?.createdAt
           // A full page may have pushed an acknowledged message to the next page: only then may it be absent.
@@ -628,7 +674,7 @@ export function mixedLoad(env: Pick<Env, 'users' | 'conversations'>, servers: st
       headers,
       check(status, body) {
         stats.groupReads++
-        const [first] = JSON.parse(body) as [{ result?: { data: GroupsPage } }]
+        const [first] = JSON.parse(body) as { result?: { data: GroupsPage } }[]
         const items = first?.result?.data.items ?? []
         const shown = new Map(items.map((g) => [g.uuid, g.createdAt]))
         const ok = [...latest].every(([g, at]) => (shown.get(g) ?? '') >= at)
@@ -647,7 +693,7 @@ export async function scenarioC(env: Env, servers: Child[], id: string, label: s
   env.log(`(c) ${label}: warm-up ${options.warmupSec}s`)
   await closedLoop(env.driver, { durationSec: options.warmupSec, concurrency: options.connections, next, signal: env.signal })
   const w0 = servers.map((s) => s.warnings())
-  const before = await Promise.all(urls.map((u) => scrapeCache(env.driver, u)))
+  const before = await Promise.all(urls.map((u) => scrapeCache(env.driver, u, env.metricsToken)))
 
   env.log(`  throughput ${options.durationSec}s, ${options.connections} concurrent`)
   const pids = servers.map((s) => s.pid)
@@ -660,7 +706,7 @@ export async function scenarioC(env: Env, servers: Child[], id: string, label: s
   env.log(`  fixed rate ${rate}/s for ${options.durationSec}s (open loop)`)
   // Closed-loop workers kept every connection open: the open loop starts on them.
   const f = await openLoop(env.driver, { rate, durationSec: options.durationSec, next, signal: env.signal })
-  const after = await Promise.all(urls.map((u) => scrapeCache(env.driver, u)))
+  const after = await Promise.all(urls.map((u) => scrapeCache(env.driver, u, env.metricsToken)))
   const cache = before.map((b, i) => diff(b, after[i]!)).reduce(add)
 
   const m: Measure = {
@@ -677,7 +723,7 @@ export async function scenarioC(env: Env, servers: Child[], id: string, label: s
     cache,
     cpu,
     warnings: servers.reduce((a, s, i) => a + s.warnings() - w0[i]!, 0),
-    warningLines: servers.flatMap((s, i) => s.warningLines().slice(w0[i]!, w0[i]! + 5)),
+    warningLines: servers.flatMap((s, i) => s.warningLines().slice(w0[i], w0[i]! + 5)),
   }
   const memoryByServer = Object.fromEntries(servers.map((s) => [s.name, memoryOf(s.pid)]))
   return result(

@@ -1,7 +1,8 @@
 // The processes the bench starts: dynalite, the server instances and the baseline, each a child
 // process of its own (one PID each, so its memory and CPU are its own), all killed at the end.
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../test/helpers/ports.js'
 
@@ -23,8 +24,39 @@ export interface Child {
 
 const children = new Set<Child>()
 
-export function startChild(name: string, args: string[], env: Record<string, string>, port: number): Child {
-  const proc = spawn(process.execPath, args, {
+/**
+ * With two or more CPUs and util-linux's taskset, the servers (and the baseline) run on CPU 0 and
+ * everything the bench runs itself (its load generator, dynalite) on the others, so that a req/s
+ * figure measures the server, not a server fighting its load generator for a core.
+ */
+let pinning: { serverCpus: string; loadCpus: string } | undefined
+
+export function pinLoadGenerator(): { pinned: true; serverCpus: string; loadCpus: string } | { pinned: false; reason: string } {
+  const n = cpus().length
+  if (n < 2) return { pinned: false, reason: `${n} CPU` }
+  const loadCpus = n === 2 ? '1' : `1-${n - 1}`
+  // -a: every thread of this process (libuv's pool too).
+  const r = spawnSync('taskset', ['-a', '-c', '-p', loadCpus, String(process.pid)], { encoding: 'utf8' })
+  if (r.error || r.status !== 0) return { pinned: false, reason: `taskset unavailable: ${r.error?.message ?? r.stderr.trim()}` }
+  pinning = { serverCpus: '0', loadCpus }
+  return { pinned: true, ...pinning }
+}
+
+type Side = 'server' | 'load'
+
+/** `--cpu-prof` for the servers and the baseline: V8 profiles written into this directory when they exit. */
+let profileDir: string | undefined
+export const profileServers = (dir: string) => {
+  profileDir = dir
+}
+const profiling = () => (profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])
+
+export function startChild(name: string, args: string[], env: Record<string, string>, port: number, side: Side = 'load'): Child {
+  // taskset execs the command: the child keeps its PID (CPU and memory figures stay its own).
+  const [command, argv] = pinning
+    ? ['taskset', ['-c', side === 'server' ? pinning.serverCpus : pinning.loadCpus, process.execPath, ...args]]
+    : [process.execPath, args]
+  const proc = spawn(command, argv, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -45,8 +77,8 @@ export function startChild(name: string, args: string[], env: Record<string, str
     }
     tail = (tail + text).slice(-4000)
   }
-  proc.stdout!.on('data', keep)
-  proc.stderr!.on('data', keep)
+  proc.stdout.on('data', keep)
+  proc.stderr.on('data', keep)
   const child: Child = {
     name,
     pid: proc.pid,
@@ -85,7 +117,7 @@ export async function startDynaliteChild(): Promise<Child> {
 /** A server instance (`server/main.ts`), on `port` (the same one again, for a restart) or a free one. */
 export async function startServer(name: string, env: Record<string, string>, port?: number): Promise<Child> {
   port ??= await freePort()
-  const child = startChild('server ' + name, ['--import', 'tsx', 'server/main.ts'], { ...env, PORT: String(port), HOST: '127.0.0.1' }, port)
+  const child = startChild('server ' + name, [...profiling(), '--import', 'tsx', 'server/main.ts'], { ...env, PORT: String(port), HOST: '127.0.0.1' }, port, 'server')
   await waitFor(child, async () => {
     const res = await fetch(child.url + '/ready')
     const body = (await res.json()) as { cache?: string }
@@ -97,7 +129,7 @@ export async function startServer(name: string, env: Record<string, string>, por
 
 export async function startBaseline(env: Record<string, string>): Promise<Child> {
   const port = await freePort()
-  const child = startChild('baseline', ['--import', 'tsx', 'bench/baseline-server.ts'], { ...env, PORT: String(port) }, port)
+  const child = startChild('baseline', [...profiling(), '--import', 'tsx', 'bench/baseline-server.ts'], { ...env, PORT: String(port) }, port, 'server')
   await waitFor(child, async () => (await fetch(child.url + '/health')).status === 200)
   return child
 }

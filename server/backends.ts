@@ -58,7 +58,7 @@ export async function openBackends(config: Config, options: { share?: boolean; d
     const pg = await startPglite({ dataDir: join(resolve(config.dataDir), 'postgres') })
     databaseUrl = pg.url
     embedded.postgres = true
-    closers.push(pg.close)
+    closers.push(() => pg.close())
   }
   let dynamoEndpoint = config.aws.dynamodbEndpoint ?? running?.dynamoEndpoint
   if (!dynamoEndpoint && !config.production && options.dynamo !== false) {
@@ -66,7 +66,7 @@ export async function openBackends(config: Config, options: { share?: boolean; d
     const dyn = await startDynalite({ path: join(resolve(config.dataDir), 'dynamodb') })
     dynamoEndpoint = dyn.endpoint
     embedded.dynamo = true
-    closers.push(dyn.close)
+    closers.push(() => dyn.close())
   }
 
   // PGlite serves one backend: one connection avoids resets under concurrency.

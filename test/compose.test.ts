@@ -38,7 +38,7 @@ const services = compose.services
  * `${VAR:?error}`, `${VAR?error}`. Throws like compose does when a required variable is missing.
  */
 function interpolate(value: string, env: Record<string, string | undefined>): string {
-  return value.replace(/\$(\$|\{([A-Za-z_]\w*)(?:(:?)([-?])([^}]*))?\}|([A-Za-z_]\w*))/g, (_whole, dollar, name, colon, op, arg, bare) => {
+  return value.replace(/\$(\$|\{([A-Za-z_]\w*)(?:(:?)([-?])([^}]*))?\}|([A-Za-z_]\w*))/g, (_whole: string, dollar?: string, name?: string, colon?: string, op?: string, arg?: string, bare?: string) => {
     if (dollar === '$') return '$'
     if (bare) return env[bare] ?? ''
     const v = env[name as string]

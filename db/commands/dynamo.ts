@@ -125,7 +125,7 @@ export const ddbGetConversation: Command<Context> = {
     if (items.length === 0) throw new CliError(`conversation ${groupUuid} has no messages in ${ctx.config.table}`)
 
     const messages = items.reverse().map(toMessage)
-    const rows = messages.map((m) => [m.handle ?? '?', localTime(m.createdAt), preview(m.message ?? '')])
+    const rows = messages.map((m) => [m.handle, localTime(m.createdAt), preview(m.message)])
     for (const line of columns(rows)) ctx.out(line)
     ctx.out(
       `${plural(messages.length, 'message')}; consumed capacity: ${capacity} read capacity units (${plural(requests, 'query request')})`,

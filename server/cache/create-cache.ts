@@ -9,9 +9,9 @@ import { createRedisClient } from './redis-client.js'
 /** CACHE_MODE=off: every lookup says "unusable", so every read goes to the source. */
 const noCache: CacheBackend = {
   kind: 'off',
-  lookup: async () => null,
-  acquire: async () => null,
-  fill: async () => false,
+  lookup: () => Promise.resolve(null),
+  acquire: () => Promise.resolve(null),
+  fill: () => Promise.resolve(false),
   release: async () => {},
   invalidate: async () => {},
   status: () => 'off',

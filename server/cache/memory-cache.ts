@@ -30,36 +30,40 @@ export function createMemoryCache(options: { ttlSeconds: number; leaseMs?: numbe
 
   return {
     kind: 'memory',
-    async lookup({ entity: name, field }: EntryRef) {
+    // Synchronous work behind the backend's promise interface.
+    lookup({ entity: name, field }: EntryRef) {
       const value = entity(name, false)?.values.get(field)
-      return value === undefined ? { miss: '0' } : { hit: value }
+      return Promise.resolve(value === undefined ? { miss: '0' } : { hit: value })
     },
-    async acquire({ entity: name, field }) {
+    acquire({ entity: name, field }) {
       const e = entity(name, true)!
       const current = e.leases.get(field)
-      if (current && current.expires > Date.now()) return false
+      if (current && current.expires > Date.now()) return Promise.resolve(false as const)
       const token = randomBytes(8).toString('hex')
       e.leases.set(field, { token, expires: Date.now() + leaseMs })
-      return token
+      return Promise.resolve(token)
     },
-    async fill({ entity: name, field }, token, _epoch, value) {
+    fill({ entity: name, field }, token, _epoch, value) {
       const e = entity(name, false)
-      if (!e || e.leases.get(field)?.token !== token) return false
+      if (!e || e.leases.get(field)?.token !== token) return Promise.resolve(false)
       e.leases.delete(field)
       // As in Redis: an entity at its ceiling keeps what it has (the lease was intact all the same).
       if (e.values.has(field) || e.values.size < MAX_FIELDS_PER_ENTITY) e.values.set(field, value)
-      return true
+      return Promise.resolve(true)
     },
-    async release({ entity: name, field }, token) {
+    release({ entity: name, field }, token) {
       const e = entity(name, false)
       if (e?.leases.get(field)?.token === token) e.leases.delete(field)
+      return Promise.resolve()
     },
-    async invalidate(names) {
+    invalidate(names) {
       for (const name of names) store.delete(name)
+      return Promise.resolve()
     },
     status: () => 'in-process',
-    async close() {
+    close() {
       store.clear()
+      return Promise.resolve()
     },
   }
 }

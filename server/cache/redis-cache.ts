@@ -97,6 +97,8 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
   let probe: NodeJS.Timeout | undefined
   let recovering: Promise<void> | undefined
   let closed = false
+  // Read through a call after an await: close() may have run meanwhile, which narrowing cannot see.
+  const isClosed = () => closed
   metrics.redisUp.set(0)
 
   function degrade(reason: string) {
@@ -107,7 +109,7 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
       degradedSince = Date.now()
       log.warn({ reason }, 'cache degraded: Redis unavailable, reading from DynamoDB')
     }
-    if (!probe && !closed) probe = setInterval(() => void recover(), options.probeMs ?? 250).unref()
+    if (!probe) probe = setInterval(() => void recover(), options.probeMs ?? 250).unref()
   }
 
   function recover(): Promise<void> {
@@ -131,7 +133,7 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
         generation++
         epoch = current ?? '0'
         epochReadAt = Date.now()
-        if (closed) return
+        if (isClosed()) return
         failures = 0
         usable = true
         metrics.redisUp.set(1)

@@ -13,7 +13,9 @@ import { GROUP_INDEX } from './ddb-items.js'
 
 /** Either client: a document client sends table commands unchanged (it only marshals items). */
 export type AnyDynamoClient = DynamoDBClient | DynamoDBDocumentClient
-const raw = (c: AnyDynamoClient) => c as DynamoDBClient
+// Both are smithy clients with the same config and middleware; commands and the waiter only call send().
+// eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- see the line above
+const raw = (c: AnyDynamoClient): DynamoDBClient => c
 
 /** Creates the table unless it exists; true when it was created. */
 export async function createTable(anyClient: AnyDynamoClient, table: string): Promise<boolean> {

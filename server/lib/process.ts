@@ -8,7 +8,7 @@ export function quietNodeVersionWarning(): void {
     const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type
     if (type === 'NodeVersionSupportWarning' || text.includes('will require node >=22')) return
     ;(emit as (...a: unknown[]) => void)(warning, ...rest)
-  }) as typeof process.emitWarning
+  })
 }
 
 /** The first non-empty line of an error's message (never a stack). */

@@ -14,9 +14,10 @@ async function check(probe: () => Promise<unknown>): Promise<'up' | 'down'> {
   }
 }
 
-export default async function healthRoutes(app: FastifyInstance, { table }: { table: string }): Promise<void> {
+// A callback plugin: it registers routes and awaits nothing.
+export default function healthRoutes(app: FastifyInstance, { table }: { table: string }, done: (err?: Error) => void): void {
   const { sql, ddb } = app.backends
-  app.get('/health', async () => ({ status: 'ok' }))
+  app.get('/health', () => ({ status: 'ok' }))
   app.get('/ready', async (_req, reply) => {
     const [postgres, dynamodb] = await Promise.all([
       check(() => sql`select 1`),
@@ -26,4 +27,5 @@ export default async function healthRoutes(app: FastifyInstance, { table }: { ta
     // The cache never decides readiness: without Redis every read still answers from DynamoDB.
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', postgres, dynamodb, cache: app.cache.status() })
   })
+  done()
 }

@@ -22,7 +22,11 @@ t.test('the outside app type-checks on its own (types resolve through the packag
 
   const result = await exec('npx', ['tsc', '--noEmit', '-p', FIXTURE, '--listFiles'], { cwd: ROOT, timeout: 90_000 }).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
+    (err: unknown) => {
+      // execFile's rejection carries the exit code and the output.
+      const e = err as { code?: number; stdout?: string; stderr?: string }
+      return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
+    },
   )
   const diagnostics = result.stdout.split('\n').filter((l) => /error TS\d+/.test(l))
   t.same(diagnostics, [], 'no type errors (an unused @ts-expect-error would be one)')

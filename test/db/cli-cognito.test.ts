@@ -8,6 +8,10 @@ import { assertOneLineFailure, lines, runCli, tempDir } from '../helpers/cli.js'
 import { freePort } from '../helpers/ports.js'
 import { startCognitoLocal } from '../helpers/cognito-local.js'
 
+// Each command is a process of its own (tsx start-up included): about a minute on a quiet 2-core
+// machine, more while other suites run beside it.
+t.setTimeout(300_000)
+
 t.test('cognito commands against cognito-local', async (t) => {
   const [cognito, db, dataDir, deadPort] = await Promise.all([startCognitoLocal(t), testDatabase(t), tempDir(t), freePort()])
   const users = createUsersRepository(db.sql)

@@ -29,7 +29,7 @@ export interface TestApp {
   /** A valid access token for a seeded (or added) user, by handle; claims override the defaults. */
   token(handle: string, claims?: Partial<AccessTokenClaims>): Promise<string>
   /** Fetch a path of the server with an optional bearer token. */
-  call(path: string, init?: RequestInit & { token?: string }): Promise<{ status: number; headers: Headers; body: any }>
+  call(path: string, init?: RequestInit & { token?: string }): Promise<{ status: number; headers: Headers; body: unknown }>
 }
 
 export async function writeJwks(key: KeyPair): Promise<string> {

@@ -31,7 +31,7 @@ export interface TestBackends {
 export async function testDynamo(
   t: Test,
   table = 'cruddur-messages',
-): Promise<{ endpoint: string; ddb: DynamoDBDocumentClient; stop(): Promise<void> }> {
+): Promise<{ endpoint: string; ddb: DynamoDBDocumentClient; stop: () => Promise<void> }> {
   const server = await startDynalite()
   const raw = new DynamoDBClient({ region: REGION, endpoint: server.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } })
   await createTable(raw, table)

@@ -80,5 +80,5 @@ export function assertOneLineFailure(t: Test, r: CliResult, code: number, patter
   t.match(errorLines[0] ?? '', pattern)
   if (code === 2) t.match(errorLines[1] ?? '', /^usage: npm run db -- \S+/)
   t.notMatch(r.stderr + r.stdout, /\n\s+at /, 'no stack trace')
-  t.notMatch(r.stderr + r.stdout, /    at /, 'no stack frame')
+  t.notMatch(r.stderr + r.stdout, / {4}at /, 'no stack frame')
 }

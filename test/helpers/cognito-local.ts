@@ -43,8 +43,8 @@ async function launch(cwd: string): Promise<{ child: ChildProcess; port: number 
           resolve()
         }
       }
-      child.stdout!.on('data', onData)
-      child.stderr!.on('data', onData)
+      child.stdout.on('data', onData)
+      child.stderr.on('data', onData)
       child.once('exit', (code) => {
         clearTimeout(timer)
         reject(new Error(`cognito-local exited (${code}): ${output}`))

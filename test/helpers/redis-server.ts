@@ -57,7 +57,7 @@ export interface RedisServer {
  * free a moment ago, no other test's redis-server can take it meanwhile. `release()` frees it (e.g.
  * right before starting a redis-server on it).
  */
-export async function unreachablePort(t: Test): Promise<{ port: number; release(): Promise<void> }> {
+export async function unreachablePort(t: Test): Promise<{ port: number; release: () => Promise<void> }> {
   const server = createServer((socket) => socket.destroy())
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -116,17 +116,18 @@ export async function startRedis(t: Test, options: RedisServerOptions = {}): Pro
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
     live.add(proc)
     let output = ''
-    proc.stdout!.on('data', (c) => (output += c))
-    proc.stderr!.on('data', (c) => (output += c))
-    let exited = false
+    proc.stdout.on('data', (c: Buffer) => (output += c.toString()))
+    proc.stderr.on('data', (c: Buffer) => (output += c.toString()))
+    // An object, not a `let`: the 'exit' handler sets it while the loop below awaits.
+    const state = { exited: false }
     proc.once('exit', () => {
-      exited = true
+      state.exited = true
       live.delete(proc)
     })
     child = proc
     // Event-driven enough: a short poll of PING, bounded, failing fast if the process dies.
     for (let i = 0; i < 250; i++) {
-      if (exited) throw new Error(`redis-server on ${port} exited: ${output.trim().slice(-500)}`)
+      if (state.exited) throw new Error(`redis-server on ${port} exited: ${output.trim().slice(-500)}`)
       if (await ping(port)) return
       await sleep(20)
     }
@@ -213,7 +214,7 @@ export async function startRedisCluster(t: Test, size = 3): Promise<RedisCluster
   await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 })
   const probes = servers.map((s) => s.client())
   for (let i = 0; ; i++) {
-    const infos = await Promise.all(probes.map((c) => c.cluster('INFO') as Promise<string>))
+    const infos = await Promise.all(probes.map((c) => c.cluster('INFO')))
     if (infos.every((info) => /cluster_state:ok/.test(info) && /cluster_known_nodes:(\d+)/.exec(info)?.[1] === String(size))) break
     if (i > 200) throw new Error(`cluster not ok: ${infos.join('\n')}`)
     await sleep(50)

@@ -6,6 +6,14 @@ import { testBackends } from '../helpers/backends.js'
 import { tcpProxy } from '../helpers/tcp-proxy.js'
 
 
+/** What /ready answers (the tests match it). */
+interface ReadyBody {
+  status: string
+  postgres: string
+  dynamodb: string
+  cache: string
+}
+
 t.test('/health and /ready on working backends', async (t) => {
   const app = await testApp(t)
   const health = await app.call('/health')
@@ -19,8 +27,9 @@ t.test('/health and /ready on working backends', async (t) => {
   t.equal(ready.status, 200)
   t.match(ready.headers.get('content-type'), /^application\/json/)
   t.match(ready.body, { postgres: 'up', dynamodb: 'up' })
-  t.ok(['up', 'degraded', 'in-process'].includes(ready.body.cache), `cache reported (${ready.body.cache})`)
-  t.equal(ready.body.cache, 'in-process', 'no Redis configured: the in-process cache')
+  const { cache } = ready.body as ReadyBody
+  t.ok(['up', 'degraded', 'in-process'].includes(cache), `cache reported (${cache})`)
+  t.equal(cache, 'in-process', 'no Redis configured: the in-process cache')
 
   // Neither needs a token; a token does not hurt either.
   t.equal((await app.call('/health', { token: 'garbage' })).status, 200)
@@ -46,7 +55,7 @@ t.test('/ready is 503 when dynalite is down, /health still 200', async (t) => {
   t.equal(ready.status, 503)
   t.match(ready.headers.get('content-type'), /^application\/json/)
   t.match(ready.body, { postgres: 'up', dynamodb: 'down' })
-  t.ok('cache' in ready.body, 'cache still reported')
+  t.ok('cache' in (ready.body as ReadyBody), 'cache still reported')
   t.ok(Date.now() - started < 5000, 'answers promptly')
   t.notMatch(JSON.stringify(ready.body), /ECONNREFUSED|Exception|at /, 'no error text')
   t.equal((await app.call('/health')).status, 200, 'the process still serves')

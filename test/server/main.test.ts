@@ -16,8 +16,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
 /** This process's environment without any of the service's configuration (and without tap's loaders). */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env }
-  for (const name of [...CONFIG_NAMES, 'NODE_OPTIONS', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE']) delete env[name]
+  const drop = new Set<string>([...CONFIG_NAMES, 'NODE_OPTIONS', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE'])
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !drop.has(name)))
   return { ...env, ...extra }
 }
 
@@ -39,8 +39,8 @@ t.test('zero setup: start, token, call, SIGTERM', { timeout: 110_000 }, async (t
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c))
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c))
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL')
@@ -57,7 +57,7 @@ t.test('zero setup: start, token, call, SIGTERM', { timeout: 110_000 }, async (t
         resolve(true)
       }
     }
-    child.stdout!.on('data', check)
+    child.stdout.on('data', check)
     child.once('exit', () => {
       clearTimeout(timer)
       resolve(false)
@@ -119,8 +119,8 @@ t.test('NODE_ENV=production with nothing configured exits 1, one line naming DAT
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c))
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c))
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
   const exit = await exited(child, 30_000)
   if (exit === 'timeout') child.kill('SIGKILL')
   t.same(exit, { code: 1, signal: null }, 'exit code 1')

@@ -6,7 +6,7 @@ import { testApp } from '../helpers/app.js'
 import { testBackends } from '../helpers/backends.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { waitFor } from './cache/cache-utils.js'
-import { addUser, jsonPost, q, qBatch } from './trpc/wire.js'
+import { addUser, dataOf, jsonPost, q, qBatch, type Output } from './trpc/wire.js'
 
 interface Sample {
   name: string
@@ -49,7 +49,7 @@ t.test('GET /metrics counts every call by procedure and code', async (t) => {
   const expectStatus = async (path: string, init: Parameters<typeof app.call>[1], status: number) => {
     const res = await app.call(path, init)
     t.equal(res.status, status, `${init?.method ?? 'GET'} ${decodeURIComponent(path).slice(0, 70)}: ${status}`)
-    return res.body
+    return res
   }
   const scrape = async () => {
     const res = await app.call('/metrics')
@@ -62,7 +62,7 @@ t.test('GET /metrics counts every call by procedure and code', async (t) => {
   for (let i = 0; i < 2; i++) await expectStatus(q('users.short', { handle: y.handle }), { token: tx }, 200)
   await expectStatus(q('users.short', { handle: 'nobody_at_all' }), { token: tx }, 404)
   const created = await expectStatus('/trpc/messages.create', jsonPost({ message: 'm1', handle: y.handle }, tx), 200)
-  const g: string = created.result.data.messageGroupUuid
+  const g = (dataOf(created) as Output['messages']['create']).messageGroupUuid
   await expectStatus('/trpc/messages.create', jsonPost({ message: 'm2', messageGroupUuid: g }, ty), 200)
   await expectStatus('/trpc/messages.create', jsonPost({ message: '', messageGroupUuid: g }, ty), 400)
   for (let i = 0; i < 2; i++) await expectStatus(q('messageGroups.list'), { token: tx }, 200)

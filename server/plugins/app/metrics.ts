@@ -9,8 +9,9 @@ declare module 'fastify' {
 }
 
 export default fp(
-  async (app) => {
+  (app, _options, done) => {
     app.decorate('metrics', createMetrics())
+    done()
   },
   { name: 'metrics' },
 )

@@ -17,10 +17,11 @@ export interface CacheOptions {
 }
 
 export default fp<CacheOptions>(
-  async (app, { config, wrapCache }) => {
+  (app, { config, wrapCache }, done) => {
     const created = createCache(config, { log: app.log, metrics: app.metrics })
     app.addHook('onClose', () => created.close())
     app.decorate('cache', wrapCache ? wrapCache(created) : created)
+    done()
   },
   { name: 'cache', dependencies: ['metrics'] },
 )

@@ -1,12 +1,9 @@
-import { UsersShortInput } from '@cruddur/contracts'
-import { TRPCError } from '@trpc/server'
 import { protectedProcedure, router } from '../init.js'
+import { queries } from '../queries.js'
+
+const { 'users.me': me, 'users.short': short } = queries
 
 export const usersRouter = router({
-  me: protectedProcedure.query(({ ctx }) => ctx.user),
-  short: protectedProcedure.input(UsersShortInput).query(async ({ ctx, input }) => {
-    const user = await ctx.reads.userByHandle(input.handle)
-    if (!user) throw new TRPCError({ code: 'NOT_FOUND', message: `no user with handle ${input.handle}` })
-    return user
-  }),
+  me: protectedProcedure.query(({ ctx }) => me.resolve(ctx)),
+  short: protectedProcedure.input(short.input).query(({ ctx, input }) => short.resolve(ctx, input)),
 })

@@ -6,10 +6,10 @@ import type { AccessTokenVerifier } from '../../../server/auth/verifier.js'
 function counting(exp: number) {
   const calls: string[] = []
   const inner: AccessTokenVerifier = {
-    async verify(token) {
+    verify(token) {
       calls.push(token)
-      if (token.startsWith('bad')) throw new Error('invalid')
-      return { sub: `sub-${token}`, exp }
+      if (token.startsWith('bad')) return Promise.reject(new Error('invalid'))
+      return Promise.resolve({ sub: `sub-${token}`, exp })
     },
   }
   return { inner, calls }

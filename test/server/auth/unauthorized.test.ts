@@ -5,7 +5,7 @@ import t from 'tap'
 import { signAccessToken } from '../../../server/auth/access-token.js'
 import { generateKeyPair } from '../../../server/auth/keys.js'
 import { TEST_CLIENT, TEST_POOL, testApp } from '../../helpers/app.js'
-import { ErrorBodies, expectError, expectResult, jsonPost, q, qBatch } from '../trpc/wire.js'
+import { ErrorBodies, expectError, expectResult, jsonPost, q, qBatch, batchOf } from '../trpc/wire.js'
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
 
@@ -77,8 +77,8 @@ t.test('UNAUTHORIZED over HTTP', async (t) => {
     const res = await app.call(qBatch([['users.me'], ['messageGroups.list']]), { headers: { authorization: 'Bearer nope' } })
     bodies.add('batch', res.body)
     t.equal(res.status, 401)
-    t.equal(res.body.length, 2)
-    for (const entry of res.body) t.equal(entry.error.data.code, 'UNAUTHORIZED')
+    t.equal(batchOf(res).length, 2)
+    for (const entry of batchOf(res)) t.equal(entry.error!.data.code, 'UNAUTHORIZED')
   })
 
   await t.test('nothing was written by any rejected mutation', async (t) => {
@@ -90,7 +90,7 @@ t.test('UNAUTHORIZED over HTTP', async (t) => {
   })
 
   await t.test('the same answer for every failure: no hint of which check failed beyond the message', async (t) => {
-    t.equal(new Set(bodies.bodies.map((b) => JSON.parse(b.text).error?.code ?? 'batch')).size <= 2, true)
+    t.equal(new Set(bodies.bodies.map((b) => (JSON.parse(b.text) as { error?: { code: number } }).error?.code ?? 'batch')).size <= 2, true)
   })
 
   t.test('no error body reveals internals', async (t) => bodies.assertClean(t))

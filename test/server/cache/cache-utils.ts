@@ -14,7 +14,7 @@ import type { Reads } from '../../../server/services/reads.js'
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** The sum of a counter's (or gauge's) values whose labels include `labels`. */
-export async function value(metric: Counter<string> | Gauge<string>, labels: Record<string, string> = {}): Promise<number> {
+export async function value(metric: Counter | Gauge, labels: Record<string, string> = {}): Promise<number> {
   const { values } = await metric.get()
   return values
     .filter((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l))
@@ -50,7 +50,7 @@ export function logCollector() {
       for (const line of String(chunk).split('\n')) {
         if (!line.trim()) continue
         try {
-          lines.push(JSON.parse(line))
+          lines.push(JSON.parse(line) as (typeof lines)[number])
         } catch {
           lines.push({ level: 0, msg: line })
         }
@@ -70,7 +70,7 @@ export function logCollector() {
 export function silentLogger(): FastifyBaseLogger {
   const noop = () => {}
   const log = { level: 'silent', fatal: noop, error: noop, warn: noop, info: noop, debug: noop, trace: noop, silent: noop, child: () => log }
-  return log as unknown as FastifyBaseLogger
+  return log
 }
 
 /**
@@ -145,7 +145,11 @@ export function spiedBackend(inner: CacheBackend) {
   const waiters: { match: (e: string) => boolean; done: Deferred }[] = []
   const emit = (e: string) => {
     events.push(e)
-    for (const w of [...waiters]) if (w.match(e)) (waiters.splice(waiters.indexOf(w), 1), w.done.resolve())
+    for (const w of [...waiters]) {
+      if (!w.match(e)) continue
+      waiters.splice(waiters.indexOf(w), 1)
+      w.done.resolve()
+    }
   }
   const backend: CacheBackend = {
     ...inner,

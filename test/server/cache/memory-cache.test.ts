@@ -3,7 +3,7 @@
 import t from 'tap'
 import { createMemoryCache } from '../../../server/cache/memory-cache.js'
 import { testApp } from '../../helpers/app.js'
-import { addUser, jsonPost, q } from '../trpc/wire.js'
+import { addUser, dataOf, jsonPost, q, type Output } from '../trpc/wire.js'
 import { sleep, value } from './cache-utils.js'
 
 t.test('leases, fills, invalidation, expiry and eviction', async (t) => {
@@ -63,27 +63,27 @@ t.test('leases, fills, invalidation, expiry and eviction', async (t) => {
 t.test('over HTTP without Redis: hits, invalidation on every write, read-your-writes', async (t) => {
   const app = await testApp(t)
   t.equal(app.cache.status(), 'in-process')
-  t.equal((await app.call('/ready')).body.cache, 'in-process', '/ready reports the in-process cache')
+  t.equal(((await app.call('/ready')).body as { cache: string }).cache, 'in-process', '/ready reports the in-process cache')
   const [x, y, z] = [await addUser(app, 'mem_x'), await addUser(app, 'mem_y'), await addUser(app, 'mem_z')]
   const tokens = { x: await app.token(x.handle), y: await app.token(y.handle), z: await app.token(z.handle) }
   const data = async (path: string, init: Parameters<typeof app.call>[1]) => {
     const res = await app.call(path, init)
     t.equal(res.status, 200, `${path.slice(0, 50)}: 200`)
-    return res.body?.result?.data
+    return dataOf(res)
   }
   const hits = (entity: string) => value(app.metrics.cacheHits, { entity })
-  const started = await data('/trpc/messages.create', jsonPost({ message: 'first', handle: y.handle }, tokens.x))
-  const g: string = started.messageGroupUuid
-  const messages = async (who: 'x' | 'y') => (await data(q('messages.list', { messageGroupUuid: g }), { token: tokens[who] })).items
-  const groups = async (who: 'x' | 'y' | 'z') => (await data(q('messageGroups.list'), { token: tokens[who] })).items
+  const started = (await data('/trpc/messages.create', jsonPost({ message: 'first', handle: y.handle }, tokens.x))) as Output['messages']['create']
+  const g = started.messageGroupUuid
+  const messages = async (who: 'x' | 'y') => ((await data(q('messages.list', { messageGroupUuid: g }), { token: tokens[who] })) as Output['messages']['list']).items
+  const groups = async (who: 'x' | 'y' | 'z') => ((await data(q('messageGroups.list'), { token: tokens[who] })) as Output['messageGroups']['list']).items
 
   await messages('x')
   await groups('x')
   await groups('y')
   const [m0, g0] = [await hits('messages'), await hits('groups')]
-  t.same((await messages('y')).map((m: any) => m.message), ['first'])
-  t.equal((await groups('x'))[0].message, 'first')
-  t.equal((await groups('y'))[0].message, 'first')
+  t.same((await messages('y')).map((m) => m.message), ['first'])
+  t.equal((await groups('x'))[0]!.message, 'first')
+  t.equal((await groups('y'))[0]!.message, 'first')
   t.equal(await hits('messages'), m0 + 1, 'messages hit')
   t.equal(await hits('groups'), g0 + 2, 'both lists hit')
   await data(q('users.short', { handle: y.handle }), { token: tokens.x })
@@ -95,10 +95,10 @@ t.test('over HTTP without Redis: hits, invalidation on every write, read-your-wr
   const inv = await value(app.metrics.cacheInvalidations)
   for (let i = 0; i < 4; i++) {
     const [from, to] = i % 2 ? (['x', 'y'] as const) : (['y', 'x'] as const)
-    const sent = await data('/trpc/messages.create', jsonPost({ message: `reply ${i}`, messageGroupUuid: g }, tokens[from]))
+    const sent = (await data('/trpc/messages.create', jsonPost({ message: `reply ${i}`, messageGroupUuid: g }, tokens[from]))) as Output['messages']['create']
     for (const who of [to, from]) {
-      t.equal((await messages(who)).at(-1).uuid, sent.message.uuid, `messages of ${who} after reply ${i}`)
-      const top = (await groups(who))[0]
+      t.equal((await messages(who)).at(-1)!.uuid, sent.message.uuid, `messages of ${who} after reply ${i}`)
+      const top = (await groups(who))[0]!
       t.same([top.uuid, top.message, top.createdAt], [g, `reply ${i}`, sent.message.createdAt], `groups of ${who} after reply ${i}`)
     }
   }
@@ -106,8 +106,8 @@ t.test('over HTTP without Redis: hits, invalidation on every write, read-your-wr
 
   // A new conversation by handle appears at the top of both lists at once.
   t.same(await groups('z'), [])
-  const fresh = await data('/trpc/messages.create', jsonPost({ message: 'hi from z', handle: x.handle }, tokens.z))
-  t.same((await groups('x')).map((i: any) => i.uuid), [fresh.messageGroupUuid, g])
-  t.same((await groups('z')).map((i: any) => [i.handle, i.message]), [[x.handle, 'hi from z']])
+  const fresh = (await data('/trpc/messages.create', jsonPost({ message: 'hi from z', handle: x.handle }, tokens.z))) as Output['messages']['create']
+  t.same((await groups('x')).map((i) => i.uuid), [fresh.messageGroupUuid, g])
+  t.same((await groups('z')).map((i) => [i.handle, i.message]), [[x.handle, 'hi from z']])
   t.ok((await value(app.metrics.cacheStaleFillsRejected)) === 0, 'sequential use: no fill was ever refused')
 })

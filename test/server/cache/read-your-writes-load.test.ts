@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks'
 import { type TestApp, testApp } from '../../helpers/app.js'
 import { testBackends } from '../../helpers/backends.js'
 import { startRedis } from '../../helpers/redis-server.js'
-import { addUser, jsonPost, q } from '../trpc/wire.js'
+import { addUser, dataOf, jsonPost, q, type Output } from '../trpc/wire.js'
 import { value } from './cache-utils.js'
 
 const READERS = 12
@@ -49,7 +49,7 @@ async function noStaleReads(t: Test, instances: TestApp[], tag: string, duration
   for (const [i, j] of pairs) {
     const res = await one.call('/trpc/messages.create', jsonPost({ message: 'c-start', handle: handles[j] }, tokens[i]))
     t.equal(res.status, 200)
-    conversations.push({ g: res.body.result.data.messageGroupUuid, members: [i, j], acked: [] })
+    conversations.push({ g: (dataOf(res) as Output['messages']['create']).messageGroupUuid, members: [i, j], acked: [] })
   }
   const ofUser = (u: number) => conversations.filter((c) => c.members.includes(u))
 
@@ -69,16 +69,16 @@ async function noStaleReads(t: Test, instances: TestApp[], tag: string, duration
         failures.push(`create ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`)
         continue
       }
-      const m = res.body.result.data.message
+      const m = (dataOf(res) as Output['messages']['create']).message
       c.acked.push({ n, uuid: m.uuid, key: `${m.createdAt}#${m.uuid}` })
       writes++
       // Read your write, at once, through the other instance, as the other participant half the time.
       const other = instances[(instances.indexOf(app) + 1) % instances.length]!
       const viewer = c.members[random(2)]!
       const check = Math.random() < 0.5
-        ? other.call(q('messages.list', { messageGroupUuid: c.g, limit: 5 }), { token: tokens[viewer] }).then((r) => r.body?.result?.data?.items?.at(-1)?.uuid)
+        ? other.call(q('messages.list', { messageGroupUuid: c.g, limit: 5 }), { token: tokens[viewer] }).then((r) => (dataOf(r) as Output['messages']['list'] | undefined)?.items.at(-1)?.uuid)
         : other.call(q('messageGroups.list', { limit: 20 }), { token: tokens[viewer] }).then(
-            (r) => r.body?.result?.data?.items?.find((i: { uuid: string }) => i.uuid === c.g)?.message,
+            (r) => (dataOf(r) as Output['messageGroups']['list'] | undefined)?.items.find((i) => i.uuid === c.g)?.message,
           )
       const seen = await check
       reads++
@@ -103,12 +103,12 @@ async function noStaleReads(t: Test, instances: TestApp[], tag: string, duration
           failures.push(`messages.list ${res.status}`)
           continue
         }
-        const items: { uuid: string; createdAt: string }[] = res.body.result.data.items
+        const items = (dataOf(res) as Output['messages']['list']).items
         const got = new Set(items.map((m) => m.uuid))
         const oldestShown = items.length === 100 ? `${items[0]!.createdAt}#${items[0]!.uuid}` : ''
         const must = c.acked.slice(0, before.get(c.g)).filter((m) => m.key >= oldestShown)
         const missing = must.filter((m) => !got.has(m.uuid))
-        if (missing.length) stale.push(`messages.list of ${c.g} via ${label(app)} at ${started.toFixed(1)}: misses ${missing.map((m) => m.n)}`)
+        if (missing.length) stale.push(`messages.list of ${c.g} via ${label(app)} at ${started.toFixed(1)}: misses ${missing.map((m) => m.n).join(',')}`)
       } else {
         const res = await app.call(q('messageGroups.list', { limit: 20 }), { token: tokens[u] })
         reads++
@@ -116,7 +116,7 @@ async function noStaleReads(t: Test, instances: TestApp[], tag: string, duration
           failures.push(`messageGroups.list ${res.status}`)
           continue
         }
-        const items: { uuid: string; message: string; createdAt: string }[] = res.body.result.data.items
+        const items = (dataOf(res) as Output['messageGroups']['list']).items
         for (const c of mine) {
           const entries = items.filter((i) => i.uuid === c.g)
           if (entries.length !== 1) {
@@ -159,7 +159,7 @@ async function noStaleReads(t: Test, instances: TestApp[], tag: string, duration
   for (const c of conversations) {
     for (const app of instances) {
       const res = await app.call(q('messages.list', { messageGroupUuid: c.g, limit: 100 }), { token: tokens[c.members[0]] })
-      const items: { uuid: string }[] = res.body.result.data.items
+      const items = (dataOf(res) as Output['messages']['list']).items
       t.equal(items.at(-1)?.uuid, c.acked.at(-1)?.uuid, 'the last acknowledged message is the last one shown')
     }
   }

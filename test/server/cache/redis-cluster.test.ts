@@ -9,7 +9,7 @@ import { directReads } from '../../../server/services/reads.js'
 import { testApp } from '../../helpers/app.js'
 import { testBackends } from '../../helpers/backends.js'
 import { startRedisCluster } from '../../helpers/redis-server.js'
-import { addUser, jsonPost, q } from '../trpc/wire.js'
+import { addUser, dataOf, jsonPost, q, type Output } from '../trpc/wire.js'
 import { gatedReads, logCollector, redisBackend, value } from './cache-utils.js'
 
 t.test('Redis Cluster', async (t) => {
@@ -25,7 +25,7 @@ t.test('Redis Cluster', async (t) => {
 
   /** Every key of the prefix, from every master. */
   const allKeys = async () => (await Promise.all(cluster.servers.map((s) => s.client().keys(`${prefix}:*`)))).flat()
-  const slot = (key: string) => inspect.cluster('KEYSLOT', key) as Promise<number>
+  const slot = (key: string) => inspect.cluster('KEYSLOT', key)
 
   await t.test('procedures, hits, invalidation and read-your-writes', async (t) => {
     const [x, y] = [await addUser(app, 'clu_x', 'Clu X'), await addUser(app, 'clu_y', 'Clu Y')]
@@ -33,17 +33,17 @@ t.test('Redis Cluster', async (t) => {
     const data = async (path: string, init: Parameters<typeof app.call>[1], on = app) => {
       const res = await on.call(path, init)
       t.equal(res.status, 200, `${path.slice(0, 50)}: 200`)
-      return res.body?.result?.data
+      return dataOf(res)
     }
 
     t.same(await data(q('users.me'), { token: tokens.x }), { uuid: x.uuid, handle: 'clu_x', displayName: 'Clu X' })
     t.same(await data(q('users.short', { handle: 'CLU_Y' }), { token: tokens.x }), { uuid: y.uuid, handle: 'clu_y', displayName: 'Clu Y' })
-    const started = await data('/trpc/messages.create', jsonPost({ message: 'over the cluster', handle: 'clu_y' }, tokens.x))
-    const g: string = started.messageGroupUuid
+    const started = (await data('/trpc/messages.create', jsonPost({ message: 'over the cluster', handle: 'clu_y' }, tokens.x))) as Output['messages']['create']
+    const g = started.messageGroupUuid
     for (let i = 0; i < 2; i++) {
       for (const who of ['x', 'y'] as const) {
-        t.same((await data(q('messages.list', { messageGroupUuid: g }), { token: tokens[who] })).items.map((m: any) => m.message), ['over the cluster'])
-        t.equal((await data(q('messageGroups.list'), { token: tokens[who] })).items[0].message, 'over the cluster')
+        t.same(((await data(q('messages.list', { messageGroupUuid: g }), { token: tokens[who] })) as Output['messages']['list']).items.map((m) => m.message), ['over the cluster'])
+        t.equal(((await data(q('messageGroups.list'), { token: tokens[who] })) as Output['messageGroups']['list']).items[0]!.message, 'over the cluster')
       }
     }
     await data(q('users.short', { handle: 'clu_y' }), { token: tokens.x })
@@ -58,11 +58,11 @@ t.test('Redis Cluster', async (t) => {
     t.ok((await value(other.metrics.cacheHits, { entity: 'messages' })) >= 1)
 
     // A write through the other instance: both participants see it through the first, at once.
-    const reply = await data('/trpc/messages.create', jsonPost({ message: 'reply via two', messageGroupUuid: g }, tokens.y), other)
+    const reply = (await data('/trpc/messages.create', jsonPost({ message: 'reply via two', messageGroupUuid: g }, tokens.y), other)) as Output['messages']['create']
     for (const who of ['x', 'y'] as const) {
-      const page = await data(q('messages.list', { messageGroupUuid: g }), { token: tokens[who] })
+      const page = (await data(q('messages.list', { messageGroupUuid: g }), { token: tokens[who] })) as Output['messages']['list']
       t.same(page.items.at(-1), reply.message, `messages.list of ${who}: read your write`)
-      const top = (await data(q('messageGroups.list'), { token: tokens[who] })).items[0]
+      const top = ((await data(q('messageGroups.list'), { token: tokens[who] })) as Output['messageGroups']['list']).items[0]!
       t.same([top.uuid, top.message], [g, 'reply via two'])
     }
     t.equal(await value(other.metrics.cacheInvalidations), 3)

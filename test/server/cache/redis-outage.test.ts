@@ -7,7 +7,7 @@ import { entities } from '../../../server/cache/cache-backend.js'
 import { type TestApp, testApp } from '../../helpers/app.js'
 import { type TestBackends, testBackends } from '../../helpers/backends.js'
 import { startRedis, unreachablePort } from '../../helpers/redis-server.js'
-import { addUser, jsonPost, q } from '../trpc/wire.js'
+import { addUser, dataOf, jsonPost, q, type Output } from '../trpc/wire.js'
 import { logCollector, sleep, value, waitFor } from './cache-utils.js'
 
 /** A call that must answer 200 within `maxMs`; returns data, or records why not. */
@@ -26,7 +26,7 @@ function checked(app: TestApp, failures: string[], maxMs: number) {
     latencies.push(ms)
     if (res.status !== 200) failures.push(`${path.slice(0, 40)}: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`)
     if (ms > maxMs) failures.push(`${path.slice(0, 40)}: took ${ms.toFixed(0)} ms`)
-    return res.body?.result?.data
+    return dataOf(res)
   }
   return { call, latencies, max: () => Math.max(0, ...latencies) }
 }
@@ -37,10 +37,11 @@ async function conversation(app: TestApp, tag: string) {
   const tokens = { x: await app.token(x.handle), y: await app.token(y.handle) }
   const res = await app.call('/trpc/messages.create', jsonPost({ message: `${tag} hello`, handle: y.handle }, tokens.x))
   if (res.status !== 200) throw new Error(`could not start a conversation: ${res.status}`)
-  return { x, y, tokens, g: res.body.result.data.messageGroupUuid as string }
+  return { x, y, tokens, g: (dataOf(res) as Output['messages']['create']).messageGroupUuid }
 }
 
-const texts = (page: any): string[] => page?.items?.map((m: any) => m.message) ?? []
+/** The texts of a messages.list page; none when there was no page (the failure is recorded). */
+const texts = (page: unknown): string[] => (page as { items?: { message: string }[] } | undefined)?.items?.map((m) => m.message) ?? []
 
 t.test('Redis outages', async (t) => {
   const backends: TestBackends = await testBackends(t)
@@ -66,18 +67,18 @@ t.test('Redis outages', async (t) => {
     async function loop(c: Awaited<ReturnType<typeof conversation>>, i: number) {
       for (let n = 0; !stop; n++) {
         const [from, to] = n % 2 ? (['y', 'x'] as const) : (['x', 'y'] as const)
-        const sent = await call('/trpc/messages.create', jsonPost({ message: `kill${i} ${n}`, messageGroupUuid: c.g }, c.tokens[from]))
+        const sent = await call('/trpc/messages.create', jsonPost({ message: `kill${i} ${n}`, messageGroupUuid: c.g }, c.tokens[from])) as Output['messages']['create'] | undefined
         if (!sent) continue
         // Every read after the write shows it, for both participants.
-        const page = await call(q('messages.list', { messageGroupUuid: c.g }), { token: c.tokens[to] })
+        const page = await call(q('messages.list', { messageGroupUuid: c.g }), { token: c.tokens[to] }) as Output['messages']['list'] | undefined
         if (page && page.items.at(-1)?.uuid !== sent.message.uuid) failures.push(`kill${i}: messages.list misses ${n}`)
         for (const who of ['x', 'y'] as const) {
-          const groups = await call(q('messageGroups.list'), { token: c.tokens[who] })
-          if (groups && (groups.items[0]?.uuid !== c.g || groups.items[0]?.message !== `kill${i} ${n}`)) failures.push(`kill${i}: groups of ${who} miss ${n}`)
+          const groups = await call(q('messageGroups.list'), { token: c.tokens[who] }) as Output['messageGroups']['list'] | undefined
+          if (groups && (groups.items[0]?.uuid !== c.g || groups.items[0].message !== `kill${i} ${n}`)) failures.push(`kill${i}: groups of ${who} miss ${n}`)
         }
-        const me = await call(q('users.me'), { token: c.tokens[from] })
+        const me = await call(q('users.me'), { token: c.tokens[from] }) as Output['users']['me'] | undefined
         if (me && me.handle !== c[from].handle) failures.push(`kill${i}: users.me is ${me.handle}`)
-        const other = await call(q('users.short', { handle: c[to].handle }), { token: c.tokens[from] })
+        const other = await call(q('users.short', { handle: c[to].handle }), { token: c.tokens[from] }) as Output['users']['short'] | undefined
         if (other && other.uuid !== c[to].uuid) failures.push(`kill${i}: users.short is wrong`)
         rounds++
       }
@@ -126,7 +127,7 @@ t.test('Redis outages', async (t) => {
       await groups(who)
     }
     const hits = await value(app.metrics.cacheHits)
-    t.same(texts((await list('x')).body.result.data), ['disk hello'])
+    t.same(texts(dataOf(await list('x'))), ['disk hello'])
     t.ok((await value(app.metrics.cacheHits)) > hits, 'cached')
 
     const r = redis.client()
@@ -139,7 +140,7 @@ t.test('Redis outages', async (t) => {
     t.ok(await waitFor(() => app.cache.status() === 'degraded', 2000))
     const sent = await app.call('/trpc/messages.create', jsonPost({ message: 'while redis was down', messageGroupUuid: c.g }, c.tokens.y))
     t.equal(sent.status, 200, 'a write while Redis is down')
-    t.same(texts((await list('x')).body.result.data), ['disk hello', 'while redis was down'], 'read from DynamoDB meanwhile')
+    t.same(texts(dataOf(await list('x'))), ['disk hello', 'while redis was down'], 'read from DynamoDB meanwhile')
 
     await redis.start()
     t.equal(await r.hget(msgsKey, 'l20'), cached, 'the old entry came back from disk')
@@ -147,8 +148,8 @@ t.test('Redis outages', async (t) => {
     t.ok(Number(await r.get(`${prefix}:v1:epoch`)) > Number(epoch), 'the epoch was bumped')
     for (const who of ['x', 'y'] as const) {
       for (let i = 0; i < 2; i++) {
-        t.same(texts((await list(who)).body.result.data), ['disk hello', 'while redis was down'], `messages.list of ${who}, read ${i + 1}`)
-        const top = (await groups(who)).body.result.data.items[0]
+        t.same(texts(dataOf(await list(who))), ['disk hello', 'while redis was down'], `messages.list of ${who}, read ${i + 1}`)
+        const top = (dataOf(await groups(who)) as Output['messageGroups']['list']).items[0]!
         t.same([top.uuid, top.message], [c.g, 'while redis was down'], `messageGroups.list of ${who}, read ${i + 1}`)
       }
     }
@@ -179,13 +180,13 @@ t.test('Redis outages', async (t) => {
     redis.pause()
     try {
       t.same(texts(await call(q('messages.list', { messageGroupUuid: c.g }), { token: c.tokens.x })), ['stop hello'])
-      t.equal((await call(q('users.short', { handle: c.y.handle }), { token: c.tokens.x }))?.uuid, c.y.uuid)
-      t.equal((await call(q('users.me'), { token: c.tokens.y }))?.uuid, c.y.uuid)
-      const sent = await call('/trpc/messages.create', jsonPost({ message: 'while frozen', messageGroupUuid: c.g }, c.tokens.x))
+      t.equal((await call(q('users.short', { handle: c.y.handle }), { token: c.tokens.x }) as Output['users']['short'] | undefined)?.uuid, c.y.uuid)
+      t.equal((await call(q('users.me'), { token: c.tokens.y }) as Output['users']['me'] | undefined)?.uuid, c.y.uuid)
+      const sent = await call('/trpc/messages.create', jsonPost({ message: 'while frozen', messageGroupUuid: c.g }, c.tokens.x)) as Output['messages']['create'] | undefined
       t.equal(sent?.message.message, 'while frozen')
       for (const who of ['x', 'y'] as const) {
         t.same(texts(await call(q('messages.list', { messageGroupUuid: c.g }), { token: c.tokens[who] })), ['stop hello', 'while frozen'])
-        t.equal((await call(q('messageGroups.list'), { token: c.tokens[who] }))?.items[0]?.message, 'while frozen')
+        t.equal((await call(q('messageGroups.list'), { token: c.tokens[who] }) as Output['messageGroups']['list'] | undefined)?.items[0]?.message, 'while frozen')
       }
       t.equal(app.cache.status(), 'degraded')
       t.equal(await value(app.metrics.redisUp), 0)
@@ -200,7 +201,7 @@ t.test('Redis outages', async (t) => {
     for (const who of ['x', 'y'] as const) {
       for (let i = 0; i < 2; i++) {
         t.same(texts(await call(q('messages.list', { messageGroupUuid: c.g }), { token: c.tokens[who] })), ['stop hello', 'while frozen'])
-        t.equal((await call(q('messageGroups.list'), { token: c.tokens[who] }))?.items[0]?.message, 'while frozen')
+        t.equal((await call(q('messageGroups.list'), { token: c.tokens[who] }) as Output['messageGroups']['list'] | undefined)?.items[0]?.message, 'while frozen')
       }
     }
     const hits = await value(app.metrics.cacheHits)
@@ -218,17 +219,17 @@ t.test('Redis outages', async (t) => {
     const failures: string[] = []
     const { call, max } = checked(app, failures, 1000)
     const c = await conversation(app, 'never')
-    t.equal((await call(q('users.me'), { token: c.tokens.x }))?.uuid, c.x.uuid)
-    t.equal((await call(q('users.short', { handle: c.y.handle }), { token: c.tokens.x }))?.uuid, c.y.uuid)
+    t.equal((await call(q('users.me'), { token: c.tokens.x }) as Output['users']['me'] | undefined)?.uuid, c.x.uuid)
+    t.equal((await call(q('users.short', { handle: c.y.handle }), { token: c.tokens.x }) as Output['users']['short'] | undefined)?.uuid, c.y.uuid)
     await call('/trpc/messages.create', jsonPost({ message: 'no cache at all', messageGroupUuid: c.g }, c.tokens.y))
     for (const who of ['x', 'y'] as const) {
       t.same(texts(await call(q('messages.list', { messageGroupUuid: c.g }), { token: c.tokens[who] })), ['never hello', 'no cache at all'])
-      t.equal((await call(q('messageGroups.list'), { token: c.tokens[who] }))?.items[0]?.message, 'no cache at all')
+      t.equal((await call(q('messageGroups.list'), { token: c.tokens[who] }) as Output['messageGroups']['list'] | undefined)?.items[0]?.message, 'no cache at all')
     }
     t.same(failures, [], `all answered (slowest ${max().toFixed(0)} ms)`)
     const ready = await app.call('/ready')
     t.equal(ready.status, 200, 'ready without Redis')
-    t.equal(ready.body.cache, 'degraded', '/ready reports the cache degraded')
+    t.equal((ready.body as { cache: string }).cache, 'degraded', '/ready reports the cache degraded')
     t.equal(await value(app.metrics.cacheHits), 0)
 
     await release()
@@ -238,6 +239,6 @@ t.test('Redis outages', async (t) => {
       t.same(texts(await call(q('messages.list', { messageGroupUuid: c.g }), { token: c.tokens.x })), ['never hello', 'no cache at all'])
     }
     t.ok((await value(app.metrics.cacheHits, { entity: 'messages' })) >= 1, 'and serves hits')
-    t.equal((await app.call('/ready')).body.cache, 'up')
+    t.equal(((await app.call('/ready')).body as { cache: string }).cache, 'up')
   })
 })

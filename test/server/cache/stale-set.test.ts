@@ -31,7 +31,7 @@ t.test('the stale-set race', async (t) => {
 
   const backends: [string, Make][] = [
     ['redis', (t, metrics, prefix) => redisBackend(t, { redis: { kind: 'single', url: redis.url }, prefix, metrics })],
-    ['memory', async () => createMemoryCache({ ttlSeconds: 600 })],
+    ['memory', () => Promise.resolve(createMemoryCache({ ttlSeconds: 600 }))],
   ]
 
   for (const [kind, make] of backends) {
@@ -48,7 +48,7 @@ t.test('the stale-set race', async (t) => {
       // The reader misses, takes the lease and reads the old page, then stalls before its fill.
       const held = gate.hold('listMessages')
       const reader = reads.listMessages(g, page)
-      t.same(texts((await held.loaded) as any), [`${kind} first`], 'the reader holds the old page')
+      t.same(texts((await held.loaded) as Parameters<typeof texts>[0]), [`${kind} first`], 'the reader holds the old page')
 
       // A writer: DynamoDB acknowledges, then the cache drops the conversation.
       await b.store.postMessage({ groupUuid: g, sender: c, recipient: a, text: `${kind} second` })

@@ -1,7 +1,6 @@
 // Thundering herd: many concurrent misses of one key read the source once per instance (single
 // flight), and about once in all across instances sharing one Redis (the lease).
 import t from 'tap'
-import type { UserShort } from '@cruddur/contracts'
 import { cachedReads } from '../../../server/cache/cached-reads.js'
 import { createMemoryCache } from '../../../server/cache/memory-cache.js'
 import { createMetrics } from '../../../server/metrics.js'
@@ -14,7 +13,7 @@ async function conversation(b: TestBackends, tag: string, messages: number) {
   const [x, y] = await Promise.all(
     ['x', 'y'].map(async (s) => {
       const u = await b.users.add({ handle: `${tag}_${s}`, displayName: `${tag} ${s}`, email: `${tag}_${s}@example.test` })
-      return { uuid: u.uuid, handle: u.handle, displayName: u.displayName } as UserShort
+      return { uuid: u.uuid, handle: u.handle, displayName: u.displayName }
     }),
   )
   const g = await b.store.conversationFor(x!.uuid, y!.uuid)

@@ -101,7 +101,7 @@ t.test('paging a conversation returns every message once, in order, and ends wit
     t.equal(pages.length, pagesExpected, `${count} messages by ${limit}: ${pagesExpected} pages`)
     t.same(
       pages.map((p) => p.items.length),
-      [...Array(pagesExpected - 1).fill(limit), count - limit * (pagesExpected - 1)],
+      [...Array<number>(pagesExpected - 1).fill(limit), count - limit * (pagesExpected - 1)],
       'full pages, then the rest (never an empty extra page)',
     )
     t.equal(pages.at(-1)!.nextCursor, null, 'the last page says there is no more')

@@ -5,7 +5,7 @@ import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { Test } from 'tap'
 import { testApp, type TestApp } from '../../helpers/app.js'
 import { REGION, testBackends } from '../../helpers/backends.js'
-import { addUser, collecting, ErrorBodies, expectError, expectResult, jsonPost, q, qBatch } from './wire.js'
+import { addUser, collecting, ErrorBodies, expectError, expectResult, jsonPost, q, qBatch, batchOf, errorOf, type Output } from './wire.js'
 
 const UNKNOWN_GROUP = '0b7d3c8e-2f41-4a6b-9c1d-5e8f7a6b4c3d'
 
@@ -28,15 +28,15 @@ export async function errorSuite(t: Test): Promise<void> {
   // A conversation of andrewbrown and bayko with enough messages to page, and one of bayko and londo.
   let abGroup = ''
   for (let i = 0; i < 5; i++) {
-    const r = expectResult(t, await call('/trpc/messages.create', jsonPost(abGroup ? { message: `ab${i}`, messageGroupUuid: abGroup } : { message: `ab${i}`, handle: 'bayko' }, andrew)), `ab${i}`)
+    const r = expectResult(t, await call('/trpc/messages.create', jsonPost(abGroup ? { message: `ab${i}`, messageGroupUuid: abGroup } : { message: `ab${i}`, handle: 'bayko' }, andrew)), `ab${i}`) as Output['messages']['create']
     abGroup = r.messageGroupUuid
   }
-  const blGroup = expectResult(t, await call('/trpc/messages.create', jsonPost({ message: 'bl', handle: 'londo' }, bayko))).messageGroupUuid
+  const blGroup = (expectResult(t, await call('/trpc/messages.create', jsonPost({ message: 'bl', handle: 'londo' }, bayko))) as Output['messages']['create']).messageGroupUuid
   for (let i = 0; i < 3; i++) await call('/trpc/messages.create', jsonPost({ message: `bl${i}`, messageGroupUuid: blGroup }, londo))
-  const abCursor = expectResult(t, await call(q('messages.list', { messageGroupUuid: abGroup, limit: 2 }), { token: andrew })).nextCursor as string
-  const blCursor = expectResult(t, await call(q('messages.list', { messageGroupUuid: blGroup, limit: 2 }), { token: bayko })).nextCursor as string
+  const abCursor = (expectResult(t, await call(q('messages.list', { messageGroupUuid: abGroup, limit: 2 }), { token: andrew })) as Output['messages']['list']).nextCursor as string
+  const blCursor = (expectResult(t, await call(q('messages.list', { messageGroupUuid: blGroup, limit: 2 }), { token: bayko })) as Output['messages']['list']).nextCursor as string
   // Group-list cursors: bayko has two conversations.
-  const baykoGroupsCursor = expectResult(t, await call(q('messageGroups.list', { limit: 1 }), { token: bayko })).nextCursor as string
+  const baykoGroupsCursor = (expectResult(t, await call(q('messageGroups.list', { limit: 1 }), { token: bayko })) as Output['messageGroups']['list']).nextCursor as string
   t.type(abCursor, 'string')
   t.type(blCursor, 'string')
   t.type(baykoGroupsCursor, 'string')
@@ -114,7 +114,7 @@ export async function errorSuite(t: Test): Promise<void> {
     }
 
     // 1024 characters is the limit, inclusive; 1 character is fine.
-    const max = expectResult(t, await call('/trpc/messages.create', jsonPost({ message: 'y'.repeat(1024), messageGroupUuid: abGroup }, andrew)), '1024 chars')
+    const max = expectResult(t, await call('/trpc/messages.create', jsonPost({ message: 'y'.repeat(1024), messageGroupUuid: abGroup }, andrew)), '1024 chars') as Output['messages']['create']
     t.equal(max.message.message.length, 1024)
     expectResult(t, await call('/trpc/messages.create', jsonPost({ message: '.', messageGroupUuid: abGroup }, andrew)), '1 char')
     expectResult(t, await call(q('messageGroups.list', { limit: 100 }), { token: andrew }), 'limit 100')
@@ -130,8 +130,8 @@ export async function errorSuite(t: Test): Promise<void> {
     )
     const unknownKey = await call('/trpc/messages.create', jsonPost({ message: 'hi', handle: 'bayko', priority: 'high' }, andrew))
     t.ok(
-      unknownKey.body.error.data.issues?.some((i: { path: string }) => i.path === 'priority'),
-      `unknown key: an issue whose path is the key: ${JSON.stringify(unknownKey.body.error.data.issues)}`,
+      errorOf(unknownKey)!.data.issues?.some((i) => i.path === 'priority'),
+      `unknown key: an issue whose path is the key: ${JSON.stringify(errorOf(unknownKey)!.data.issues)}`,
     )
 
     // None of the rejected creates wrote anything.
@@ -172,18 +172,18 @@ export async function errorSuite(t: Test): Promise<void> {
     // tRPC parses each call's input on its own: the call without input still answers.
     t.ok(batchBad.status === 400 || batchBad.status === 207, `malformed batch input: 400 or 207 (${batchBad.status})`)
     if (Array.isArray(batchBad.body)) {
-      t.equal(batchBad.body[1].error.data.code, 'BAD_REQUEST', 'malformed batch input: BAD_REQUEST entry')
-      t.equal(batchBad.body[1].error.message, 'Malformed JSON in request')
+      t.equal(batchOf(batchBad)[1]!.error!.data.code, 'BAD_REQUEST', 'malformed batch input: BAD_REQUEST entry')
+      t.equal(batchOf(batchBad)[1]!.error!.message, 'Malformed JSON in request')
     }
 
     // POST without content-type: fetch would send text/plain for a string body; send none at all.
     const noType = await rawPost(app, '/trpc/messages.create', body, { authorization: `Bearer ${andrew}` })
     bodies.add('POST without content-type', noType.body)
     t.ok(noType.status >= 400 && noType.status < 500, `POST without content-type: 4xx (${noType.status})`)
-    expectError(t, noType, noType.body?.error?.data?.code, noType.status, 'POST without content-type')
+    expectError(t, noType, errorOf(noType)?.data.code ?? '', noType.status, 'POST without content-type')
     const textPlain = await call('/trpc/messages.create', { method: 'POST', headers: { 'content-type': 'text/plain' }, body, token: andrew })
     t.ok(textPlain.status >= 400 && textPlain.status < 500, `POST text/plain: 4xx (${textPlain.status})`)
-    expectError(t, textPlain, textPlain.body?.error?.data?.code, textPlain.status, 'POST text/plain')
+    expectError(t, textPlain, errorOf(textPlain)?.data.code ?? '', textPlain.status, 'POST text/plain')
 
     const big = await call('/trpc/messages.create', jsonPost({ message: 'z'.repeat(17 * 1024), handle: 'bayko' }, andrew))
     expectError(t, big, 'PAYLOAD_TOO_LARGE', 413, 'body over 16 KiB')
@@ -204,7 +204,7 @@ export async function errorSuite(t: Test): Promise<void> {
     }
     const unknownInBatch = await call(qBatch([['users.me'], ['nope.nope']]), { token: andrew })
     t.ok(unknownInBatch.status === 404 || unknownInBatch.status === 207, `unknown in a batch: 404 or 207 (${unknownInBatch.status})`)
-    if (Array.isArray(unknownInBatch.body)) t.equal(unknownInBatch.body[1].error.data.code, 'NOT_FOUND', 'unknown in a batch: NOT_FOUND entry')
+    if (Array.isArray(unknownInBatch.body)) t.equal(batchOf(unknownInBatch)[1]!.error!.data.code, 'NOT_FOUND', 'unknown in a batch: NOT_FOUND entry')
     else expectError(t, unknownInBatch, 'NOT_FOUND', 404, 'unknown in a batch')
     expectError(t, await call('/trpc', { token: andrew }), 'NOT_FOUND', 404, 'no procedure at all')
     expectError(t, await call('/trpc/', { token: andrew }), 'NOT_FOUND', 404, 'empty procedure')
@@ -216,14 +216,14 @@ export async function errorSuite(t: Test): Promise<void> {
     for (const method of ['PUT', 'DELETE', 'PATCH']) {
       const res = await call('/trpc/messages.create', { ...jsonPost({ message: 'hi', handle: 'bayko' }, andrew), method })
       t.ok(res.status >= 400 && res.status < 500, `${method}: 4xx (${res.status})`)
-      expectError(t, res, res.body?.error?.data?.code, res.status, method)
+      expectError(t, res, errorOf(res)?.data.code ?? '', res.status, method)
     }
     const stored = await app.backends.store.listMessages(abGroup, { limit: 100 })
     t.notOk(stored.items.some((m) => m.message === 'via GET' || m.message === 'hi' || m.message.startsWith('zzz')), 'nothing written by transport failures')
   })
 
   await t.test('internal failures: DynamoDB table dropped, PostgreSQL table dropped, DynamoDB down', async (t) => {
-    const isGeneric = (label: string, res: { status: number; body: any }) => {
+    const isGeneric = (label: string, res: { status: number; body: unknown }) => {
       bodies.add(label, res.body)
       t.ok(res.status === 500 || res.status === 503, `${label}: 500 or 503 (${res.status})`)
       const code = res.status === 500 ? 'INTERNAL_SERVER_ERROR' : 'SERVICE_UNAVAILABLE'
@@ -244,8 +244,8 @@ export async function errorSuite(t: Test): Promise<void> {
       const mixed = await broken.call(qBatch([['users.me'], ['messageGroups.list', { limit: 3 }]]), { token: tokens[0] })
       bodies.add('batch after drop', mixed.body)
       t.equal(mixed.status, 207, 'a batch with one internal failure: 207')
-      t.equal(mixed.body[0].result.data.handle, 'andrewbrown', 'PostgreSQL still answers')
-      t.equal(mixed.body[1].error.message, 'Internal server error')
+      t.equal((batchOf(mixed)[0]!.result!.data as Output['users']['me']).handle, 'andrewbrown', 'PostgreSQL still answers')
+      t.equal(batchOf(mixed)[1]!.error!.message, 'Internal server error')
     })
 
     await t.test('the users table dropped', async (t) => {
@@ -272,7 +272,7 @@ export async function errorSuite(t: Test): Promise<void> {
   await t.test('authorization: callers read and post only in their own conversations', async (t) => {
     const intruder = await addUser(app, 'intruder')
     const itoken = await app.token(intruder.handle)
-    const groups = expectResult(t, await call(q('messageGroups.list'), { token: itoken }))
+    const groups = expectResult(t, await call(q('messageGroups.list'), { token: itoken })) as Output['messageGroups']['list']
     t.same(groups.items, [], "an outsider's list holds none of the others' conversations")
     for (const g of [abGroup, blGroup]) {
       expectError(t, await call(q('messages.list', { messageGroupUuid: g }), { token: itoken }), 'NOT_FOUND', 404, `read ${g}`)
@@ -284,15 +284,15 @@ export async function errorSuite(t: Test): Promise<void> {
     expectError(t, await call(q('messages.list', { messageGroupUuid: blGroup }), { token: andrew }), 'NOT_FOUND', 404, 'andrew reads bl')
     expectError(t, await call('/trpc/messages.create', jsonPost({ message: 'sneak', messageGroupUuid: blGroup }, andrew)), 'NOT_FOUND', 404, 'andrew posts in bl')
     // Starting a conversation by handle gives the caller their own pair's conversation, never another.
-    const own = expectResult(t, await call('/trpc/messages.create', jsonPost({ message: 'hello londo', handle: 'londo' }, itoken)))
+    const own = expectResult(t, await call('/trpc/messages.create', jsonPost({ message: 'hello londo', handle: 'londo' }, itoken))) as Output['messages']['create']
     t.not(own.messageGroupUuid, blGroup, 'a new pair gets a new conversation')
     const bl = await app.backends.store.listMessages(blGroup, { limit: 100 })
     t.notOk(bl.items.some((m) => m.handle === 'intruder' || m.handle === 'andrewbrown'), 'no outsider message in bl')
     // A batch cannot smuggle a foreign read next to an allowed one.
     const batch = await call(qBatch([['messages.list', { messageGroupUuid: own.messageGroupUuid }], ['messages.list', { messageGroupUuid: abGroup }]]), { token: itoken })
     t.equal(batch.status, 207)
-    t.equal(batch.body[0].result.data.items.length, 1)
-    t.equal(batch.body[1].error.data.code, 'NOT_FOUND')
+    t.equal((batchOf(batch)[0]!.result!.data as Output['messages']['list']).items.length, 1)
+    t.equal(batchOf(batch)[1]!.error!.data.code, 'NOT_FOUND')
   })
 
   t.test('no error body reveals a stack, SQL, DynamoDB or AWS text', async (t) => {
@@ -302,7 +302,7 @@ export async function errorSuite(t: Test): Promise<void> {
 }
 
 /** A POST with exactly the given headers (fetch adds a content-type for string bodies). */
-async function rawPost(app: TestApp, path: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: any }> {
+async function rawPost(app: TestApp, path: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: unknown }> {
   const { request } = await import('node:http')
   return new Promise((resolve, reject) => {
     const req = request(app.url + path, { method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {

@@ -2,6 +2,8 @@
 // and body, for every query and error case. Two apps on the same backends, one with it, one without.
 import t from 'tap'
 import { createClient } from '@cruddur/client'
+import { appRouter } from '../../../server/trpc/router.js'
+import { queries } from '../../../server/trpc/queries.js'
 import { testApp } from '../../helpers/app.js'
 import { testBackends } from '../../helpers/backends.js'
 
@@ -131,4 +133,19 @@ t.test('a request the fast path leaves to the adapter counts its cache hits once
   const hit = await app.call('/trpc/messageGroups.list?batch=1&input=%7B%7D', { token })
   t.equal(hit.status, 200)
   t.equal((await groupsHits()) - before, 2, 'and one for a request the fast path answers')
+})
+
+t.test('every query of the router is defined once in queries.ts, and both paths serve that definition', async (t) => {
+  // tRPC's flat map of procedures by path.
+  const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { type: string; inputs: unknown[] } }>
+  const routerQueries = Object.entries(procedures)
+    .filter(([, p]) => p._def.type === 'query')
+    .map(([path]) => path)
+    .sort()
+  t.same(Object.keys(queries).sort(), routerQueries, 'a query of the router without a definition would not be served by the fast path')
+  for (const path of routerQueries) {
+    const inputs = procedures[path]!._def.inputs
+    const defined = queries[path as keyof typeof queries].input
+    t.same(inputs, defined ? [defined] : [], `${path}: the router parses the input with the definition's schema`)
+  }
 })

@@ -4,7 +4,7 @@ import t from 'tap'
 import type { Config } from '../../../server/config.js'
 import { testApp } from '../../helpers/app.js'
 import { testBackends } from '../../helpers/backends.js'
-import { addUser, expectResult, jsonPost, q } from './wire.js'
+import { addUser, expectResult, jsonPost, q, type Output } from './wire.js'
 
 const REDIS: Config['redis'] = { kind: 'single', url: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379' }
 
@@ -27,31 +27,31 @@ t.test('read your writes across two instances sharing the table and Redis', asyn
     const from = round % 3 === 2 ? 'bayko' : 'andrew'
     const text = `round ${round} from ${from}`
     const body = group ? { message: text, messageGroupUuid: group } : { message: text, handle: 'bayko' }
-    const created = expectResult(t, await writer.call('/trpc/messages.create', jsonPost(body, wTokens[from as 'andrew' | 'bayko'])), text)
+    const created = expectResult(t, await writer.call('/trpc/messages.create', jsonPost(body, wTokens[from])), text) as Output['messages']['create']
     group = created.messageGroupUuid
     // Immediately, through the other instance, for both participants.
     for (const who of ['andrew', 'bayko'] as const) {
-      const groups = expectResult(t, await reader.call(q('messageGroups.list'), { token: rTokens[who] }), `${who} groups`)
+      const groups = expectResult(t, await reader.call(q('messageGroups.list'), { token: rTokens[who] }), `${who} groups`) as Output['messageGroups']['list']
       t.equal(groups.items[0]?.uuid, group, `${text}: ${who} sees the conversation at the top`)
       t.equal(groups.items[0]?.message, text, `${text}: ${who} sees it as the last message`)
       t.equal(groups.items[0]?.createdAt, created.message.createdAt, `${text}: with its time`)
       t.equal(groups.items.filter((g: { uuid: string }) => g.uuid === group).length, 1, `${text}: once in ${who}'s list`)
-      const msgs = expectResult(t, await reader.call(q('messages.list', { messageGroupUuid: group }), { token: rTokens[who] }), `${who} messages`)
+      const msgs = expectResult(t, await reader.call(q('messages.list', { messageGroupUuid: group }), { token: rTokens[who] }), `${who} messages`) as Output['messages']['list']
       t.same(msgs.items.at(-1), created.message, `${text}: ${who} reads the message last`)
       // A page size not read before, and the first page with limit 1.
-      const one = expectResult(t, await reader.call(q('messages.list', { messageGroupUuid: group, limit: 1 }), { token: rTokens[who] }))
+      const one = expectResult(t, await reader.call(q('messages.list', { messageGroupUuid: group, limit: 1 }), { token: rTokens[who] })) as Output['messages']['list']
       t.equal(one.items[0]?.uuid, created.message.uuid)
     }
   }
 
   // A second conversation moves to the top of bayko's list on both instances, then the first returns.
-  const other = expectResult(t, await a.call('/trpc/messages.create', jsonPost({ message: 'londo here', handle: 'bayko' }, ta.londo)))
-  const top = expectResult(t, await b.call(q('messageGroups.list'), { token: tb.bayko }))
+  const other = expectResult(t, await a.call('/trpc/messages.create', jsonPost({ message: 'londo here', handle: 'bayko' }, ta.londo))) as Output['messages']['create']
+  const top = expectResult(t, await b.call(q('messageGroups.list'), { token: tb.bayko })) as Output['messageGroups']['list']
   t.same(top.items.map((g: { uuid: string }) => g.uuid), [other.messageGroupUuid, group], 'newest conversation first, each once')
   expectResult(t, await b.call('/trpc/messages.create', jsonPost({ message: 'back to andrew', messageGroupUuid: group }, tb.bayko)))
-  const again = expectResult(t, await a.call(q('messageGroups.list'), { token: ta.bayko }))
+  const again = expectResult(t, await a.call(q('messageGroups.list'), { token: ta.bayko })) as Output['messageGroups']['list']
   t.same(again.items.map((g: { uuid: string }) => g.uuid), [group, other.messageGroupUuid], 'the answered conversation is back on top')
-  t.equal(again.items[0].message, 'back to andrew')
+  t.equal(again.items[0]!.message, 'back to andrew')
 })
 
 t.test('30 concurrent creates over HTTP to one conversation', async (t) => {
@@ -64,8 +64,8 @@ t.test('30 concurrent creates over HTTP to one conversation', async (t) => {
     a: { racer: await a.token('racer'), londo: await a.token('londo') },
     b: { racer: await b.token('racer'), londo: await b.token('londo') },
   }
-  const start = expectResult(t, await a.call('/trpc/messages.create', jsonPost({ message: 'start', handle: 'londo' }, tokens.a.racer)))
-  const group = start.messageGroupUuid as string
+  const start = expectResult(t, await a.call('/trpc/messages.create', jsonPost({ message: 'start', handle: 'londo' }, tokens.a.racer))) as Output['messages']['create']
+  const group = start.messageGroupUuid
   // Readers keep the caches busy while the writes land.
   const N = 30
   const reads: Promise<unknown>[] = []
@@ -79,10 +79,10 @@ t.test('30 concurrent creates over HTTP to one conversation', async (t) => {
   })
   const results = await Promise.all(sends)
   await Promise.all(reads)
-  const created = results.map((r, i) => expectResult(t, r, `c${i}`))
+  const created = results.map((r, i) => expectResult(t, r, `c${i}`) as Output['messages']['create'])
   t.ok(created.every((c) => c.messageGroupUuid === group), 'every create landed in the one conversation')
 
-  const all = expectResult(t, await b.call(q('messages.list', { messageGroupUuid: group, limit: 100 }), { token: tokens.b.londo }))
+  const all = expectResult(t, await b.call(q('messages.list', { messageGroupUuid: group, limit: 100 }), { token: tokens.b.londo })) as Output['messages']['list']
   t.equal(all.items.length, N + 1, 'all acknowledged messages listed')
   t.equal(new Set(all.items.map((m: { uuid: string }) => m.uuid)).size, N + 1, 'each exactly once')
   t.same(
@@ -92,7 +92,7 @@ t.test('30 concurrent creates over HTTP to one conversation', async (t) => {
   )
   const times = all.items.map((m: { createdAt: string }) => m.createdAt)
   t.same(times, [...times].sort(), 'oldest to newest')
-  const latest = all.items.at(-1)
+  const latest = all.items.at(-1)!
 
   // Paging through the whole conversation, via the other instance, gives the same set.
   const paged: string[] = []
@@ -101,7 +101,7 @@ t.test('30 concurrent creates over HTTP to one conversation', async (t) => {
     const page: { items: { uuid: string }[]; nextCursor: string | null } = expectResult(
       t,
       await a.call(q('messages.list', { messageGroupUuid: group, limit: 7, ...(cursor ? { cursor } : {}) }), { token: tokens.a.racer }),
-    )
+    ) as Output['messages']['list']
     paged.unshift(...page.items.map((m) => m.uuid))
     cursor = page.nextCursor
   } while (cursor)
@@ -109,12 +109,12 @@ t.test('30 concurrent creates over HTTP to one conversation', async (t) => {
 
   for (const [inst, tok] of [[a, tokens.a], [b, tokens.b]] as const) {
     for (const who of ['racer', 'londo'] as const) {
-      const groups = expectResult(t, await inst.call(q('messageGroups.list'), { token: tok[who] }))
+      const groups = expectResult(t, await inst.call(q('messageGroups.list'), { token: tok[who] })) as Output['messageGroups']['list']
       t.equal(groups.items.filter((g: { uuid: string }) => g.uuid === group).length, 1, `${who}: the conversation once`)
       t.equal(groups.items.length, 1, `${who}: only one conversation`)
-      t.equal(groups.items[0].message, latest.message, `${who}: with the latest message`)
-      t.equal(groups.items[0].createdAt, latest.createdAt, `${who}: and its time`)
-      t.equal(groups.items[0].handle, who === 'racer' ? 'londo' : 'racer', `${who}: named by the other participant`)
+      t.equal(groups.items[0]!.message, latest.message, `${who}: with the latest message`)
+      t.equal(groups.items[0]!.createdAt, latest.createdAt, `${who}: and its time`)
+      t.equal(groups.items[0]!.handle, who === 'racer' ? 'londo' : 'racer', `${who}: named by the other participant`)
     }
   }
 })
@@ -129,12 +129,12 @@ t.test('concurrent first messages of a new pair, from both sides, make one conve
       app.call('/trpc/messages.create', jsonPost({ message: `hello ${i}`, handle: i % 2 ? 'alpha' : '@OMEGA' }, i % 2 ? omega : alpha)),
     ),
   )
-  const groups = new Set(results.map((r, i) => expectResult(t, r, `hello ${i}`).messageGroupUuid))
+  const groups = new Set(results.map((r, i) => (expectResult(t, r, `hello ${i}`) as Output['messages']['create']).messageGroupUuid))
   t.equal(groups.size, 1, 'one conversation for the pair')
   for (const token of [alpha, omega]) {
-    const list = expectResult(t, await app.call(q('messageGroups.list'), { token }))
+    const list = expectResult(t, await app.call(q('messageGroups.list'), { token })) as Output['messageGroups']['list']
     t.equal(list.items.length, 1, 'each sees it once')
   }
-  const msgs = expectResult(t, await app.call(q('messages.list', { messageGroupUuid: [...groups][0] }), { token: alpha }))
+  const msgs = expectResult(t, await app.call(q('messages.list', { messageGroupUuid: [...groups][0] }), { token: alpha })) as Output['messages']['list']
   t.equal(msgs.items.length, 10, 'no message lost')
 })

@@ -1,6 +1,8 @@
 // Helpers of the wire-format tests (not a test file): URLs of tRPC's HTTP RPC format, the exact
 // response shapes of API.md, and the "no internals" check every error body goes through.
+import type { inferRouterOutputs } from '@trpc/server'
 import type { Test } from 'tap'
+import type { AppRouter } from '../../../server/trpc/router.js'
 import type { TestApp } from '../../helpers/app.js'
 
 /** `YYYY-MM-DDTHH:MM:SS.mmmZ`. */
@@ -34,12 +36,17 @@ export interface WireError {
   data: { code: string; httpStatus: number; path?: string; issues?: { path: string; message: string }[] }
 }
 
-/** Asserts `{"result":{"data":...}}` exactly; returns data. */
-export function expectResult(t: Test, res: { status: number; body: any }, label = 'result'): any {
+/** What each procedure answers, from the router itself: `expectResult(...) as Output['users']['me']`. */
+export type Output = inferRouterOutputs<AppRouter>
+
+/** Asserts `{"result":{"data":...}}` exactly; returns data (the caller names its type, see Output). */
+export function expectResult(t: Test, res: { status: number; body: unknown }, label = 'result'): unknown {
+  // Only read here: the assertions check the shape the cast assumes.
+  const body = (res.body ?? {}) as { result?: { data?: unknown } }
   t.equal(res.status, 200, `${label}: 200`)
-  t.same(Object.keys(res.body ?? {}), ['result'], `${label}: only "result"`)
-  t.same(Object.keys(res.body?.result ?? {}), ['data'], `${label}: only "result.data"`)
-  return res.body?.result?.data
+  t.same(Object.keys(body), ['result'], `${label}: only "result"`)
+  t.same(Object.keys(body.result ?? {}), ['data'], `${label}: only "result.data"`)
+  return body.result?.data
 }
 
 const JSON_RPC_CODES: Record<string, number> = {
@@ -53,25 +60,43 @@ const JSON_RPC_CODES: Record<string, number> = {
   SERVICE_UNAVAILABLE: -32603,
 }
 
+/** One entry of a batch's answer: `{"result":{"data":...}}` or `{"error":{...}}`. */
+export interface BatchEntry {
+  result?: { data: unknown }
+  error?: WireError
+}
+
+/** A batch's answer, typed for reading: the tests assert the shape entry by entry. */
+export const batchOf = (res: { body: unknown }): BatchEntry[] => res.body as BatchEntry[]
+
+/** The `result.data` of a non-batched answer, unchecked (the caller names its type, see Output). */
+export const dataOf = (res: { body: unknown }): unknown => (res.body as { result?: { data?: unknown } } | null | undefined)?.result?.data
+
+/** The `error` of a non-batched answer, typed for reading (expectError checks its shape). */
+export const errorOf = (res: { body: unknown }): WireError | undefined => (res.body as { error?: WireError } | null | undefined)?.error
+
 /** Asserts one tRPC error object: `{message, code:<number>, data:{code, httpStatus, path?, issues?}}`. */
-export function expectErrorShape(t: Test, error: any, code: string, httpStatus: number, label: string): WireError {
-  t.same(Object.keys(error ?? {}).sort(), ['code', 'data', 'message'], `${label}: error has message, code, data`)
-  t.type(error?.message, 'string', `${label}: message is a string`)
-  t.ok(error?.message?.length > 0, `${label}: message is not empty`)
-  t.type(error?.code, 'number', `${label}: code is a number`)
-  if (JSON_RPC_CODES[code] !== undefined && code !== 'SERVICE_UNAVAILABLE') t.equal(error?.code, JSON_RPC_CODES[code], `${label}: JSON-RPC code`)
-  t.equal(error?.data?.code, code, `${label}: data.code`)
-  t.equal(error?.data?.httpStatus, httpStatus, `${label}: data.httpStatus`)
-  const extra = Object.keys(error?.data ?? {}).filter((k) => !['code', 'httpStatus', 'path', 'issues'].includes(k))
+export function expectErrorShape(t: Test, error: unknown, code: string, httpStatus: number, label: string): WireError {
+  // Only read here: the assertions check the shape the cast assumes.
+  const e = (error ?? {}) as Partial<Omit<WireError, 'data'>> & { data?: Partial<WireError['data']> }
+  t.same(Object.keys(e).sort(), ['code', 'data', 'message'], `${label}: error has message, code, data`)
+  t.type(e.message, 'string', `${label}: message is a string`)
+  t.ok((e.message?.length ?? 0) > 0, `${label}: message is not empty`)
+  t.type(e.code, 'number', `${label}: code is a number`)
+  if (JSON_RPC_CODES[code] !== undefined && code !== 'SERVICE_UNAVAILABLE') t.equal(e.code, JSON_RPC_CODES[code], `${label}: JSON-RPC code`)
+  t.equal(e.data?.code, code, `${label}: data.code`)
+  t.equal(e.data?.httpStatus, httpStatus, `${label}: data.httpStatus`)
+  const extra = Object.keys(e.data ?? {}).filter((k) => !['code', 'httpStatus', 'path', 'issues'].includes(k))
   t.same(extra, [], `${label}: data holds only code, httpStatus, path, issues`)
   return error as WireError
 }
 
 /** Asserts a non-batched error response: status, `{"error":{...}}` only, and the tRPC code. */
-export function expectError(t: Test, res: { status: number; body: any }, code: string, httpStatus: number, label = code): WireError {
+export function expectError(t: Test, res: { status: number; body: unknown }, code: string, httpStatus: number, label = code): WireError {
+  const body = (res.body ?? {}) as { error?: unknown }
   t.equal(res.status, httpStatus, `${label}: HTTP ${httpStatus}`)
-  t.same(Object.keys(res.body ?? {}), ['error'], `${label}: only "error"`)
-  return expectErrorShape(t, res.body?.error, code, httpStatus, label)
+  t.same(Object.keys(body), ['error'], `${label}: only "error"`)
+  return expectErrorShape(t, body.error, code, httpStatus, label)
 }
 
 /** What must never reach a client: stacks, frames, file paths, SQL, PostgreSQL or AWS error text. */

@@ -1,0 +1,52 @@
+// Counts hits per key in fixed windows, in this process, synchronously: the per-address and per-user
+// read limits run on every request, cache hits included, so they must cost a Map lookup and nothing
+// that waits (no promise, no timer per request). Counters shared across instances (writes,
+// subscription starts) stay on @fastify/rate-limit's Redis store.
+
+export interface WindowCounter {
+  /** Counts one hit of `key`: 0 when within the limit, else the seconds until its window ends (>= 1). */
+  hit(key: string): number
+  /** Keys counted in live windows (for tests and a bound on memory). */
+  readonly size: number
+  close(): void
+}
+
+interface Entry {
+  count: number
+  resetAt: number
+}
+
+export function windowCounter(options: { max: number; windowMs: number; maxKeys?: number; now?: () => number }): WindowCounter {
+  const { max, windowMs } = options
+  const maxKeys = options.maxKeys ?? 100_000
+  const now = options.now ?? Date.now
+  const entries = new Map<string, Entry>()
+  // Windows that ended are dropped once per window, so idle keys do not stay.
+  const sweep = setInterval(() => {
+    const t = now()
+    for (const [key, e] of entries) if (e.resetAt <= t) entries.delete(key)
+  }, windowMs)
+  sweep.unref()
+
+  return {
+    hit(key) {
+      const t = now()
+      let e = entries.get(key)
+      if (e === undefined || e.resetAt <= t) {
+        // A flood of distinct keys (spoofed addresses cannot reach us over TCP, but many users can)
+        // evicts the oldest windows first: memory stays bounded, a client gains at most a fresh window.
+        if (e === undefined && entries.size >= maxKeys) entries.delete(entries.keys().next().value!)
+        e = { count: 0, resetAt: t + windowMs }
+        entries.set(key, e)
+      }
+      return ++e.count <= max ? 0 : Math.max(1, Math.ceil((e.resetAt - t) / 1000))
+    },
+    get size() {
+      return entries.size
+    },
+    close() {
+      clearInterval(sweep)
+      entries.clear()
+    },
+  }
+}
