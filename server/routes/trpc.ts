@@ -66,7 +66,7 @@ export default async function trpcRoutes(trpc: FastifyInstance, options: TrpcRou
   trpc.addHook('onRequest', async (req, reply) => {
     // Answers of the API are per caller and JSON: never stored by a cache, never sniffed as HTML.
     void reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff')
-    await rateLimits.address(req)
+    rateLimits.address(req)
   })
   if (config.corsOrigins.length > 0) {
     await trpc.register(cors, {

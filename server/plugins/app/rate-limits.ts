@@ -63,7 +63,11 @@ export default fp<{ config: Config }>(
             : inProcess(req)
       }
     }
-    app.decorate('rateLimits', createRateLimits({ local, shared, settings: config.rateLimits, metrics: app.metrics }))
+    const limits = createRateLimits({ shared, settings: config.rateLimits, metrics: app.metrics })
+    app.addHook('onClose', () => {
+      limits.close()
+    })
+    app.decorate('rateLimits', limits)
   },
   { name: 'rate-limits', dependencies: ['metrics'] },
 )
