@@ -51,16 +51,21 @@ export default fp<{ config: Config }>(
         })
       })
       const redis = await limiterFactory(app, { redis: client, nameSpace: `${config.cacheKeyPrefix}:${FORMAT_VERSION}:rl:` })
-      const waitMs = config.redisCommandTimeoutMs
-      // Redis not connected (down, restarting): count in process meanwhile, at no wait. A command sent
-      // just as it went away is given up on after the command timeout, and lets the call through.
+      // A count in Redis takes well under a millisecond; one that takes longer than this lets the call
+      // through (a limit never costs a write the cache's command timeout), and for a moment after it the
+      // counting is done in process, as it is while Redis is not connected (down, restarting).
+      const waitMs = Math.min(config.redisCommandTimeoutMs, 100)
+      let inProcessUntil = 0
       shared = (options) => {
         const inRedis = redis(options)
         const inProcess = local(options)
-        return (req) =>
-          client.status === 'ready'
-            ? withDeadline('rate limit', waitMs, inRedis(req)).catch(() => ({ isAllowed: true }))
-            : inProcess(req)
+        return (req) => {
+          if (client.status !== 'ready' || Date.now() < inProcessUntil) return inProcess(req)
+          return withDeadline('rate limit', waitMs, inRedis(req)).catch(() => {
+            inProcessUntil = Date.now() + 1_000
+            return { isAllowed: true }
+          })
+        }
       }
     }
     const limits = createRateLimits({ shared, settings: config.rateLimits, metrics: app.metrics })
