@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import type { CacheBackend } from './cache/cache-backend.js'
 import type { Config } from './config.js'
 import metrics from './plugins/app/metrics.js'
+import rateLimits from './plugins/app/rate-limits.js'
 import services from './plugins/app/services.js'
 import backends from './plugins/external/backends.js'
 import bus from './plugins/external/bus.js'
@@ -38,10 +39,11 @@ export default async function app(fastify: FastifyInstance, options: AppOptions)
   await fastify.register(cache, { config, wrapCache: options.wrapCache })
   await fastify.register(bus, { config })
   await fastify.register(services, { config, writeWindowMs: options.writeWindowMs })
+  await fastify.register(rateLimits, { config })
 
   await fastify.register(healthRoutes, { table: config.table })
-  await fastify.register(metricsRoutes)
-  await fastify.register(trpcRoutes, { prefix: '/trpc', fastPath: options.fastPath, ssePath: options.ssePath })
+  await fastify.register(metricsRoutes, { config })
+  await fastify.register(trpcRoutes, { prefix: '/trpc', config, fastPath: options.fastPath, ssePath: options.ssePath })
   // Development sign-in is never registered in production (and its plugin refuses to be).
   const devSignIn = devSignInEnabled(config)
   if (devSignIn) await fastify.register(devSignInRoutes, { config })

@@ -71,7 +71,7 @@ export async function openBackends(config: Config, options: { share?: boolean; d
 
   // PGlite serves one backend: one connection avoids resets under concurrency.
   const sql = createSql(databaseUrl, { max: config.databaseUrl ? 10 : 1 })
-  const ddb = createDynamo(config, dynamoEndpoint)
+  const ddb = createDynamo(config, dynamoEndpoint, { deadlineMs: config.deadlines.dynamodbMs })
 
   if (options.share && (embedded.postgres || embedded.dynamo)) {
     const info: EmbeddedInfo = {

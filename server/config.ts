@@ -40,6 +40,25 @@ const variables = z.object({
   SUBSCRIPTIONS_PER_USER: positiveInt.default(20),
   SUBSCRIPTIONS_PER_INSTANCE: positiveInt.default(10_000),
   SUBSCRIPTION_BUFFER: positiveInt.default(256),
+  MAX_BATCH_SIZE: positiveInt.default(10),
+  HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
+  REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
+  KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(61_000),
+  RATE_LIMIT_READS_PER_MINUTE: positiveInt.default(600),
+  RATE_LIMIT_WRITES_PER_MINUTE: positiveInt.default(120),
+  RATE_LIMIT_ADDRESS_PER_MINUTE: positiveInt.default(3000),
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  RATE_LIMIT_SUBSCRIPTIONS_PER_MINUTE: positiveInt.default(60),
+  DDB_DEADLINE_MS: positiveInt.default(10_000),
+  PG_DEADLINE_MS: positiveInt.default(10_000),
+  MAX_EVENT_LOOP_DELAY_MS: positiveInt.default(1_000),
+  MAX_HEAP_USED_BYTES: positiveInt.optional(),
+  CORS_ORIGINS: z
+    .string()
+    .transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o.length > 0))
+    .pipe(z.array(z.url({ protocol: /^https?$/ })))
+    .optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 })
 
 type Variables = z.output<typeof variables>
@@ -97,6 +116,23 @@ function settings(e: Variables) {
       /** Events held for a slow reader before its stream is ended (it resumes from its last id). */
       buffer: e.SUBSCRIPTION_BUFFER,
     },
+    /** Calls one HTTP batch may carry; more is refused before any runs. */
+    maxBatchSize: e.MAX_BATCH_SIZE,
+    timeouts: { headersMs: e.HEADERS_TIMEOUT_MS, requestMs: e.REQUEST_TIMEOUT_MS, keepAliveMs: e.KEEP_ALIVE_TIMEOUT_MS },
+    rateLimits: {
+      readsPerMinute: e.RATE_LIMIT_READS_PER_MINUTE,
+      writesPerMinute: e.RATE_LIMIT_WRITES_PER_MINUTE,
+      addressPerMinute: e.RATE_LIMIT_ADDRESS_PER_MINUTE,
+      subscriptionsPerMinute: e.RATE_LIMIT_SUBSCRIPTIONS_PER_MINUTE,
+    },
+    /** Proxies (load balancers) in front whose X-Forwarded-For names the client address: 0 trusts none. */
+    trustProxyHops: e.TRUST_PROXY_HOPS,
+    deadlines: { dynamodbMs: e.DDB_DEADLINE_MS, postgresMs: e.PG_DEADLINE_MS },
+    pressure: { maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: e.MAX_HEAP_USED_BYTES },
+    /** Origins whose browsers may call the API (none by default). */
+    corsOrigins: e.CORS_ORIGINS ?? [],
+    /** When set, /metrics answers only `Authorization: Bearer <token>`; unset, it is open outside production and absent in it. */
+    metricsToken: e.METRICS_TOKEN,
   }
 }
 

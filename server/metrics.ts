@@ -13,6 +13,7 @@ export interface Metrics {
   redisErrors: Counter
   redisUp: Gauge
   fastPathAnswers: Counter
+  rateLimited: Counter<'scope'>
   realtime: {
     open: Gauge<'kind'>
     delivered: Counter<'kind'>
@@ -67,6 +68,12 @@ export function createMetrics(): Metrics {
     fastPathAnswers: new Counter({
       name: 'cruddur_fast_path_responses_total',
       help: 'GET query requests answered without the tRPC adapter (cached JSON sent as stored)',
+      registers,
+    }),
+    rateLimited: new Counter({
+      name: 'cruddur_rate_limited_total',
+      help: 'Requests refused by a rate limit (address: per client address; read, write, subscription: per user)',
+      labelNames: ['scope'],
       registers,
     }),
     redisUp: new Gauge({ name: 'cruddur_redis_up', help: '1 when the Redis cache is in use, 0 when degraded (reads go to DynamoDB)', registers }),

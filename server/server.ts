@@ -1,9 +1,10 @@
 // A server of the app: the Fastify instance with its limits and logger, and how it starts and stops.
 // main.ts runs one; tests run several, on their own services and ports.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import app, { type AppOptions } from './app.js'
 import type { Config } from './config.js'
+import { fromHttpError, rawErrorResponse } from './trpc/errors.js'
 
 export interface ServerOptions extends Omit<AppOptions, 'config'> {
   /** pino options or false; by default the configured level to stdout. */
@@ -47,12 +48,49 @@ const MAX_PARAM_LENGTH = 5000
 /** Builds the server and opens its resources (stores ready, cache connecting); nothing listens yet. */
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<Server> {
   const { logger, ...appOptions } = options
+  const { timeouts } = config
+  let closing = false
   const fastify = Fastify({
     logger: loggerOf(config, logger),
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Opening embedded stores (PGlite starts in ~6 s) and seeding them takes longer than Fastify's 10 s default.
     pluginTimeout: 120_000,
+    // Slow clients: headers must arrive within headersMs and the whole request (body included) within
+    // requestMs, or the connection is answered 408 and closed; an idle keep-alive connection is closed
+    // after keepAliveMs (above the 60 s of common load balancers, so they close first). A response being
+    // written is under none of these: a subscription's stream lives as long as its client reads.
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    http: {
+      headersTimeout: timeouts.headersMs,
+      // Node checks the two deadlines above this often; a tenth of the shorter one keeps them honest.
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(Math.min(timeouts.headersMs, timeouts.requestMs) / 10))),
+    },
+    // Connection-level refusals (a timeout, headers too large) in tRPC's error shape.
+    clientErrorHandler(err: NodeJS.ErrnoException, socket) {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return
+      const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400
+      if (socket.writable) socket.write(rawErrorResponse(status))
+      socket.destroy(err)
+    },
+    // Paths the router cannot take (too long, malformed) in tRPC's shape, never echoing the path.
+    frameworkErrors(error, _req, reply) {
+      const { httpStatus, body } = fromHttpError(error.statusCode, error.statusCode === 414 ? 'Request path too long' : 'Bad request')
+      void (reply as FastifyReply).code(httpStatus).type('application/json').header('cache-control', 'no-store').send(body)
+    },
+    // Behind a load balancer the client address (rate limited per address) is X-Forwarded-For's.
+    ...(config.trustProxyHops > 0 ? { trustProxy: (_address: string, hop: number) => hop < config.trustProxyHops } : {}),
+    // During shutdown, requests on connections still open are answered below, in tRPC's shape.
+    return503OnClosing: false,
+  })
+  fastify.addHook('onRequest', async (_req, reply) => {
+    if (!closing) return
+    const { httpStatus, body } = fromHttpError(503, 'shutting down')
+    return reply.code(httpStatus).header('retry-after', '1').header('connection', 'close').type('application/json').send(body)
+  })
+  fastify.addHook('preClose', () => {
+    closing = true
   })
   // Not encapsulated (as fastify/demo registers its app): the app's decorators live on the root.
   await fastify.register(fp(app), { config, ...appOptions })
@@ -73,7 +111,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     async stop() {
       // Node closes keep-alive connections that are idle when closing starts; the ones busy then
       // become idle when they answer, so sweep until done.
-      const sweep = setInterval(() => fastify.server.closeIdleConnections(), 50)
+      const sweep = setInterval(() => { fastify.server.closeIdleConnections(); }, 50)
       try {
         await fastify.close()
       } finally {

@@ -7,6 +7,16 @@ export const Timestamp = z.iso.datetime({ precision: 3, offset: false })
 
 export const Uuid = z.uuid()
 
+/** A uuid the client names: uuids are case-insensitive, stored in lower case, so one is read as such. */
+export const UuidInput = z.uuid().transform((s) => s.toLowerCase())
+
+/**
+ * Something a reader can see: besides whitespace, format and control characters (zero-width spaces
+ * and joiners, the BOM, bidi marks) and the blank look-alikes (Hangul fillers, the braille blank, the
+ * combining grapheme joiner) show nothing.
+ */
+const VISIBLE = /[^\s\p{Cf}\p{Cc}\p{Zs}\p{Zl}\p{Zp}\u034F\u115F\u1160\u3164\uFFA0\u2800]/u
+
 /** `@Bayko ` is the handle `Bayko`: trimmed, without its leading `@`. */
 export const normalizeHandle = (raw: string): string => {
   const h = raw.trim()
@@ -27,6 +37,7 @@ export const MessageText = z
   .min(1, 'must not be empty')
   .max(1024, 'must be at most 1024 characters')
   .refine((s) => s.trim().length > 0, 'must not be only whitespace')
+  .refine((s) => VISIBLE.test(s), 'must contain a visible character')
 
 export const Limit = z.number().int().min(1).max(100)
 export const Cursor = z.string().min(1).max(512)
@@ -63,18 +74,18 @@ export const PageInput = z.object({ limit: Limit.default(20), cursor: Cursor.opt
 // Procedure inputs and outputs, one per row of API.md's table.
 export const UsersShortInput = z.object({ handle: Handle }).strict()
 export const MessageGroupsListInput = PageInput.optional().transform((i) => i ?? { limit: 20 })
-export const MessagesListInput = PageInput.extend({ messageGroupUuid: Uuid }).strict()
+export const MessagesListInput = PageInput.extend({ messageGroupUuid: UuidInput }).strict()
 /** A uuid the client makes once per message: a repeat of the create answers the first one's message. */
-export const ClientMessageId = Uuid
+export const ClientMessageId = UuidInput
 export const MessagesCreateInput = z.union([
-  z.object({ message: MessageText, messageGroupUuid: Uuid, clientMessageId: ClientMessageId.optional() }).strict(),
+  z.object({ message: MessageText, messageGroupUuid: UuidInput, clientMessageId: ClientMessageId.optional() }).strict(),
   z.object({ message: MessageText, handle: Handle, clientMessageId: ClientMessageId.optional() }).strict(),
 ])
 export const MessagesCreateOutput = z.object({ messageGroupUuid: Uuid, message: Message })
 
 /** An event id a subscription delivered (opaque): subscribing again with it resumes after that event. */
 export const LastEventId = z.string().min(1).max(256).nullish()
-export const MessagesOnCreatedInput = z.object({ messageGroupUuid: Uuid, lastEventId: LastEventId }).strict()
+export const MessagesOnCreatedInput = z.object({ messageGroupUuid: UuidInput, lastEventId: LastEventId }).strict()
 export const MessageGroupsOnChangedInput = z
   .object({ lastEventId: LastEventId })
   .strict()

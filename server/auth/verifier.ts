@@ -36,9 +36,12 @@ export async function createAccessTokenVerifier(config: Pick<Config, 'cognito' |
     async verify(token) {
       // With local keys an unknown kid must fail, not trigger a download: verifySync never fetches.
       const p = jwks ? verifier.verifySync(token) : await verifier.verify(token)
-      // Cognito's verifier guarantees both; the generic one (COGNITO_ISSUER) checks them here.
-      if (typeof p.sub !== 'string' || typeof p.exp !== 'number') throw new Error('a token without sub or exp')
-      return { sub: p.sub, exp: p.exp }
+      // aws-jwt-verify checks exp only when present, and the generic verifier (COGNITO_ISSUER) neither:
+      // a token must name its user and expire.
+      const claims = p as { sub?: unknown; exp?: unknown }
+      if (typeof claims.sub !== 'string' || claims.sub === '') throw new Error('token without sub')
+      if (typeof claims.exp !== 'number') throw new Error('token without exp')
+      return { sub: claims.sub, exp: claims.exp }
     },
   })
 }

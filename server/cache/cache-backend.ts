@@ -48,5 +48,14 @@ export const entities = {
 
 export const FORMAT_VERSION = 'v1'
 
+/**
+ * The ceiling of one entity (a conversation's pages, a user's list): at most this many page variants
+ * (first pages of different sizes; pages after a cursor are never cached), each at most
+ * MAX_VALUE_BYTES. A fill past either is answered but not stored. Worst case 4 x 512 KB per
+ * conversation or user; a first page of 100 of the longest messages is about 330 KB.
+ */
+export const MAX_FIELDS_PER_ENTITY = 4
+export const MAX_VALUE_BYTES = 512 * 1024
+
 /** The field of one page of a list: its size and where it starts. */
 export const pageField = (limit: number, cursor?: string): string => (cursor ? `l${limit}:${cursor}` : `l${limit}`)

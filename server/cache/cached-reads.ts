@@ -10,7 +10,7 @@ import type { PageRequest } from '../data/conversations-store.js'
 import type { Metrics } from '../metrics.js'
 import type { Reads } from '../services/reads.js'
 import { boundedMap } from '../lib/bounded-map.js'
-import { type CacheBackend, type EntryRef, entities, pageField } from './cache-backend.js'
+import { type CacheBackend, type EntryRef, entities, MAX_VALUE_BYTES, pageField } from './cache-backend.js'
 
 export type Kind = 'messages' | 'groups' | 'participants' | 'user'
 
@@ -78,6 +78,11 @@ export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics
       await cache.release(ref, token)
       return { value, trusted: false }
     }
+    if (value.length > MAX_VALUE_BYTES) {
+      // Too big to keep (see MAX_VALUE_BYTES): answered from this read, not stored.
+      await cache.release(ref, token)
+      return { value, trusted: false }
+    }
     const filled = await cache.fill(ref, token, epoch, value)
     if (filled) metrics.cacheFills.inc({ entity: kind })
     else metrics.cacheStaleFillsRejected.inc({ entity: kind })
@@ -118,17 +123,20 @@ export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics
   const participants = boundedMap<string, UserShort>(50_000)
   const usersBySub = boundedMap<string, { user: UserShort; until: number }>(50_000)
 
+  // Only first pages are cached: they are nearly all of the traffic, and their number is bounded.
+  // Any sort key of one's own partition makes a valid cursor, so pages after a cursor are read from
+  // DynamoDB every time (one Query), or a client could fill Redis with pages at will.
   const raw = {
     userByHandle: (handle: string) =>
       through({ entity: entities.userByHandle(handle), field: 'v' }, 'user', () => source.userByHandle(handle)),
     listGroups: (userUuid: string, page: PageRequest) =>
-      through({ entity: entities.groups(userUuid), field: pageField(page.limit, page.cursor) }, 'groups', () =>
-        source.listGroups(userUuid, page),
-      ),
+      page.cursor
+        ? load(() => source.listGroups(userUuid, page))
+        : through({ entity: entities.groups(userUuid), field: pageField(page.limit) }, 'groups', () => source.listGroups(userUuid, page)),
     listMessages: (groupUuid: string, page: PageRequest) =>
-      through({ entity: entities.messages(groupUuid), field: pageField(page.limit, page.cursor) }, 'messages', () =>
-        source.listMessages(groupUuid, page),
-      ),
+      page.cursor
+        ? load(() => source.listMessages(groupUuid, page))
+        : through({ entity: entities.messages(groupUuid), field: pageField(page.limit) }, 'messages', () => source.listMessages(groupUuid, page)),
   }
 
   async function hit(ref: EntryRef, kind: Kind, tally: Kind[]): Promise<string | undefined> {
@@ -140,10 +148,10 @@ export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics
 
   const hits: CacheHits = {
     userByHandle: (handle, tally) => hit({ entity: entities.userByHandle(handle), field: 'v' }, 'user', tally),
-    listGroups: (userUuid, page, tally) =>
-      hit({ entity: entities.groups(userUuid), field: pageField(page.limit, page.cursor) }, 'groups', tally),
-    listMessages: (groupUuid, page, tally) =>
-      hit({ entity: entities.messages(groupUuid), field: pageField(page.limit, page.cursor) }, 'messages', tally),
+    listGroups: async (userUuid, page, tally) =>
+      page.cursor ? undefined : hit({ entity: entities.groups(userUuid), field: pageField(page.limit) }, 'groups', tally),
+    listMessages: async (groupUuid, page, tally) =>
+      page.cursor ? undefined : hit({ entity: entities.messages(groupUuid), field: pageField(page.limit) }, 'messages', tally),
     async isParticipant(groupUuid, userUuid, tally) {
       const id = `${groupUuid}\n${userUuid}`
       if (participants.has(id)) return true

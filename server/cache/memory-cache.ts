@@ -1,6 +1,6 @@
 // The in-process cache (no REDIS_URL): the same lease semantics as Redis, for one instance.
 import { randomBytes } from 'node:crypto'
-import type { CacheBackend, EntryRef } from './cache-backend.js'
+import { type CacheBackend, type EntryRef, MAX_FIELDS_PER_ENTITY } from './cache-backend.js'
 
 interface Entity {
   values: Map<string, string>
@@ -47,7 +47,8 @@ export function createMemoryCache(options: { ttlSeconds: number; leaseMs?: numbe
       const e = entity(name, false)
       if (!e || e.leases.get(field)?.token !== token) return Promise.resolve(false)
       e.leases.delete(field)
-      e.values.set(field, value)
+      // As in Redis: an entity at its ceiling keeps what it has (the lease was intact all the same).
+      if (e.values.has(field) || e.values.size < MAX_FIELDS_PER_ENTITY) e.values.set(field, value)
       return Promise.resolve(true)
     },
     release({ entity: name, field }, token) {

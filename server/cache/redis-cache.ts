@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Metrics } from '../metrics.js'
-import { type CacheBackend, type EntryRef, FORMAT_VERSION, type Lookup } from './cache-backend.js'
+import { type CacheBackend, type EntryRef, FORMAT_VERSION, type Lookup, MAX_FIELDS_PER_ENTITY } from './cache-backend.js'
 import type { RedisClient } from './redis-client.js'
 
 // KEYS: lease hash, data hash. ARGV: field, token, lease ms. Takes the lease unless a live one exists.
@@ -28,12 +28,14 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. (now + tonumber(ARGV[3]))
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
 return 1`
 
-// KEYS: lease hash, data hash. ARGV: field, token, value, ttl seconds. Stores only under our lease:
-// an invalidation since acquire deleted the lease hash, and the fill is refused.
+// KEYS: lease hash, data hash. ARGV: field, token, value, ttl seconds, max fields. Stores only under
+// our lease: an invalidation since acquire deleted the lease hash, and the fill is refused (0). An
+// entity already holding its maximum of other fields is left as it is (2: the lease was intact).
 const FILL = `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur or string.sub(cur, 1, #ARGV[2] + 1) ~= ARGV[2] .. '|' then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[5]) then return 2 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]))
 return 1`
@@ -50,7 +52,7 @@ const EPOCH_REFRESH_MS = 50
 type Scripted = RedisClient & {
   cacheRelease(lease: string, field: string, token: string): Promise<number>
   cacheAcquire(lease: string, data: string, field: string, token: string, leaseMs: number): Promise<number>
-  cacheFill(lease: string, data: string, field: string, token: string, value: string, ttl: number): Promise<number>
+  cacheFill(lease: string, data: string, field: string, token: string, value: string, ttl: number, maxFields: number): Promise<number>
 }
 
 /** Where the cache reports that it degraded and recovered (a Fastify logger in the server). */
@@ -207,9 +209,9 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
     },
     async fill({ entity, field }, token, epoch, value) {
       const got = await guarded(() =>
-        client.cacheFill(leaseKey(entity), dataKey(entity), field, token, `${epoch}|${value}`, options.ttlSeconds),
+        client.cacheFill(leaseKey(entity), dataKey(entity), field, token, `${epoch}|${value}`, options.ttlSeconds, MAX_FIELDS_PER_ENTITY),
       )
-      return got === 1
+      return got === 1 || got === 2
     },
     async release({ entity, field }, token) {
       await guarded(() => client.cacheRelease(leaseKey(entity), field, token))

@@ -1,48 +1,129 @@
 // The API under /trpc: tRPC's own Fastify request handler behind one catch-all route, preceded by the
-// GET fast path for cache hits. Every failure in this scope is answered by trpc/errors.ts.
+// GET fast path for cache hits and the SSE path for subscriptions. Before any of them: the answers'
+// security headers, CORS for configured origins, overload (503), the per-address rate limit, the
+// batch cap and the per-user rate limits. Every failure in this scope is answered by trpc/errors.ts.
+import cors from '@fastify/cors'
+import underPressure from '@fastify/under-pressure'
 import { fastifyRequestHandler } from '@trpc/server/adapters/fastify'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { AccessTokenVerifier } from '../auth/verifier.js'
+import type { Config } from '../config.js'
+import { ServiceError } from '../errors.js'
+import { callsOf, kindOf } from '../limits/calls.js'
 import { contextFactory } from '../trpc/context.js'
-import { answerFastifyErrors, errorCounter } from '../trpc/errors.js'
+import { answerFastifyErrors, errorCounter, knowProcedures, retryAfterHeader } from '../trpc/errors.js'
 import { fastPath } from '../trpc/fast-path.js'
 import { ssePath } from '../trpc/sse-path.js'
 import { appRouter } from '../trpc/router.js'
 
 const PROCEDURES: ReadonlySet<string> = new Set(Object.keys(appRouter._def.procedures))
 
-export default function trpcRoutes(
-  trpc: FastifyInstance,
-  options: { fastPath?: boolean | undefined; ssePath?: boolean | undefined },
-  done: (err?: Error) => void,
-): void {
+export interface TrpcRoutesOptions {
+  config: Config
+  fastPath?: boolean | undefined
+  ssePath?: boolean | undefined
+}
+
+/** The bearer token of a request: its Authorization header, or a subscription's connectionParams. */
+function tokenOf(req: FastifyRequest): string | undefined {
+  const header = req.headers.authorization
+  if (typeof header === 'string') return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1]
+  const params = (req.query as { connectionParams?: unknown } | undefined)?.connectionParams
+  if (typeof params !== 'string') return undefined
+  try {
+    const token = (JSON.parse(params) as { token?: unknown } | null)?.token
+    return typeof token === 'string' ? token : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Whose calls these are, for the per-user limits; undefined (not limited here) when the token is no good: it is refused later. */
+async function subOf(verifier: AccessTokenVerifier, req: FastifyRequest): Promise<string | undefined> {
+  const token = tokenOf(req)
+  if (!token) return undefined
+  const known = verifier.known?.(token)
+  if (known) return known.sub
+  return verifier.verify(token).then(
+    (v) => v.sub,
+    () => undefined,
+  )
+}
+
+export default async function trpcRoutes(trpc: FastifyInstance, options: TrpcRoutesOptions): Promise<void> {
+  const { config } = options
   const { verifier, reads, conversations, realtime } = trpc.services
-  const metrics = trpc.metrics
+  const { metrics, rateLimits } = trpc
   const createContext = contextFactory({ verifier, reads, conversations, realtime, metrics })
   const countError = errorCounter(metrics, PROCEDURES)
+  knowProcedures(PROCEDURES)
+  answerFastifyErrors(trpc, countError)
 
   // As @trpc/server's Fastify plugin does: tRPC parses the raw body itself.
   trpc.removeAllContentTypeParsers()
-  trpc.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body))
+  trpc.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => { done(null, body) })
+
+  trpc.addHook('onRequest', async (req, reply) => {
+    // Answers of the API are per caller and JSON: never stored by a cache, never sniffed as HTML.
+    void reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff')
+    rateLimits.address(req)
+  })
+  if (config.corsOrigins.length > 0) {
+    await trpc.register(cors, {
+      origin: config.corsOrigins,
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['authorization', 'content-type', 'trpc-accept', 'last-event-id'],
+      maxAge: 600,
+    })
+  }
+  // Overload: past the event loop delay (or heap) limit, calls answer 503 with Retry-After at once
+  // rather than queueing behind the work already late. Health and metrics stay outside this scope.
+  await trpc.register(underPressure, {
+    maxEventLoopDelay: config.pressure.maxEventLoopDelayMs,
+    ...(config.pressure.maxHeapUsedBytes ? { maxHeapUsedBytes: config.pressure.maxHeapUsedBytes } : {}),
+    retryAfter: 5,
+  })
 
   const tryFastPath = options.fastPath === false ? undefined : fastPath({ verifier, reads, metrics })
   const trySse = options.ssePath === false ? undefined : ssePath({ verifier, reads, conversations, realtime, metrics, countError })
-  trpc.all<{ Params: { path: string } }>('/:path', async (req, reply) => {
-    if (tryFastPath && (await tryFastPath(req, reply))) return reply
-    if (trySse && (await trySse(req, reply))) return reply
-    await fastifyRequestHandler({
-      router: appRouter,
-      createContext: ({ req, info }) => createContext({ req, info }),
-      onError({ error, path }) {
-        if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error, path }, 'procedure failed')
-        countError(path, error.code)
-      },
-      req,
-      res: reply,
-      path: req.params.path,
-    })
-    return reply
+  trpc.route<{ Params: { path: string } }>({
+    method: ['GET', 'POST'],
+    url: '/:path',
+    exposeHeadRoute: false,
+    async handler(req, reply) {
+      const calls = callsOf(req.params.path, req.query)
+      // Refused before any call runs: a batch's calls are work the client queued at once.
+      if (calls.length > config.maxBatchSize) {
+        throw new ServiceError('BAD_REQUEST', `a batch carries at most ${String(config.maxBatchSize)} calls`)
+      }
+      const sub = await subOf(verifier, req)
+      if (sub !== undefined) await rateLimits.user(req, sub, calls.map(kindOf))
+      if (tryFastPath && (await tryFastPath(req, reply))) return reply
+      if (trySse && (await trySse(req, reply))) return reply
+      await fastifyRequestHandler({
+        router: appRouter,
+        createContext: ({ req, info }) => createContext({ req, info }),
+        onError({ error, path }) {
+          if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error, path }, 'procedure failed')
+          countError(path, error.code)
+        },
+        maxBatchSize: config.maxBatchSize,
+        responseMeta: retryAfterHeader,
+        req,
+        res: reply,
+        path: req.params.path,
+      })
+      return reply
+    },
   })
-
-  answerFastifyErrors(trpc, countError)
-  done()
+  // Other methods are refused before their body is read (a PUT without a content type is no 415).
+  trpc.route({
+    method: ['PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'],
+    url: '/:path',
+    onRequest: async (_req, reply) => {
+      void reply.header('allow', 'GET, POST')
+      throw Object.assign(new Error('method not allowed'), { statusCode: 405 })
+    },
+    handler: () => undefined,
+  })
 }

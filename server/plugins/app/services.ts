@@ -10,6 +10,7 @@ import { createUsersRepository } from '../../data/users-repository.js'
 import { channels } from '../../realtime/channels.js'
 import { createRealtime, type Realtime } from '../../realtime/hub.js'
 import { type ConversationsService, createConversationsService } from '../../services/conversations-service.js'
+import { deadlined } from '../../lib/deadline.js'
 import { directReads } from '../../services/reads.js'
 
 export interface Services {
@@ -41,7 +42,8 @@ export interface ServicesOptions {
 export default fp<ServicesOptions>(
   async (app, { config, writeWindowMs = WRITE_WINDOW_MS }) => {
     const store = createConversationsStore(app.backends.ddb, config.table, { writeWindowMs })
-    const users = createUsersRepository(app.backends.sql)
+    // Every PostgreSQL call under a deadline: a database that stopped answering costs a 503, not a hang.
+    const users = deadlined('PostgreSQL', config.deadlines.postgresMs, createUsersRepository(app.backends.sql))
     const reads = cachedReads(directReads(users, store), app.cache, app.metrics)
     const realtime = createRealtime({
       bus: app.bus,

@@ -213,17 +213,17 @@ t.test('procedures over HTTP', async (t) => {
     t.equal(literal.status, 200)
     t.equal(batchOf(literal).length, 2)
 
-    // 20 calls: the path parameter is long (Fastify's default maxParamLength of 100 would 404).
+    // 10 calls (the default batch cap): the path parameter is long (Fastify's default maxParamLength of 100 would 404).
     const calls: [string, unknown?][] = []
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 10; i++) {
       calls.push(i % 4 === 0 ? ['users.me'] : i % 4 === 1 ? ['users.short', { handle: 'londo' }] : i % 4 === 2 ? ['messageGroups.list', { limit: 2 }] : ['messageGroups.list'])
     }
     const url = qBatch(calls)
-    t.ok(url.split('?')[0]!.length > 200, 'a path well over Fastify\'s default maxParamLength of 100')
+    t.ok(url.split('?')[0]!.length - '/trpc/'.length > 130, 'a path well over Fastify\'s default maxParamLength of 100')
     const twenty = await app.call(url, { token: bayko! })
-    t.equal(twenty.status, 200, 'a batch of 20 is served (not 404)')
-    t.equal(batchOf(twenty).length, 20)
-    t.ok(batchOf(twenty).every((r) => r.result && 'data' in r.result), 'twenty results')
+    t.equal(twenty.status, 200, 'a batch of 10 is served (not 404)')
+    t.equal(batchOf(twenty).length, 10)
+    t.ok(batchOf(twenty).every((r) => r.result && 'data' in r.result), 'ten results')
     t.equal((batchOf(twenty)[1]!.result!.data as Output['users']['short']).handle, 'londo')
 
     // POST batch of mutations.

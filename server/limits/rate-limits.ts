@@ -1,0 +1,79 @@
+// Rate limits: per client address before the token is looked at, and per user after. Reads (and the
+// address limit) are counted per instance, in process, synchronously (window counters): a cache-hit
+// read must not gain a Redis round trip, nor a promise. Writes and subscription starts, on
+// @fastify/rate-limit's counters, cost DynamoDB and hold for
+// minutes, so they are counted in Redis and hold across instances; when Redis fails they are not
+// counted (skipOnError: a limit never fails a request), and without Redis they are counted in process.
+import type { FastifyRequest } from 'fastify'
+import { ServiceError } from '../errors.js'
+import type { Metrics } from '../metrics.js'
+import type { CallKind } from './calls.js'
+import { windowCounter } from './window-counter.js'
+
+/** @fastify/rate-limit's programmatic check (`fastify.createRateLimit(options)`). */
+export type Check = (req: FastifyRequest) => Promise<{ isAllowed: boolean; isExceeded?: boolean; ttlInSeconds?: number }>
+
+export interface RateLimitSettings {
+  readsPerMinute: number
+  writesPerMinute: number
+  addressPerMinute: number
+  subscriptionsPerMinute: number
+}
+
+export interface RateLimits {
+  /** Refuses (TOO_MANY_REQUESTS) a client address over its limit; any request counts once. */
+  address(req: FastifyRequest): void
+  /** Refuses a user over the limit of one of their calls' kinds; every call of a batch counts. */
+  user(req: FastifyRequest, sub: string, kinds: readonly CallKind[]): Promise<void>
+  close(): void
+}
+
+export type Scope = 'address' | CallKind
+
+export function createRateLimits(deps: {
+  /** Counters shared by every instance (Redis), or of this process without Redis. */
+  shared: (options: { max: number; timeWindow: number; keyGenerator: (req: FastifyRequest) => string }) => Check
+  settings: RateLimitSettings
+  metrics: Metrics
+}): RateLimits {
+  const { settings, metrics } = deps
+  const minute = 60_000
+  // The key of a user's check is set per call (see `user`): the checks read it from the request.
+  const keys = new WeakMap<FastifyRequest, string>()
+  const userKey = (prefix: string) => (req: FastifyRequest) => `${prefix}:${keys.get(req) ?? ''}`
+  // Every request passes these two: a Map lookup each, synchronous (server/limits/window-counter.ts).
+  const address = windowCounter({ max: settings.addressPerMinute, windowMs: minute })
+  const reads = windowCounter({ max: settings.readsPerMinute, windowMs: minute })
+  const shared: Record<'write' | 'subscription', Check> = {
+    write: deps.shared({ max: settings.writesPerMinute, timeWindow: minute, keyGenerator: userKey('w') }),
+    subscription: deps.shared({ max: settings.subscriptionsPerMinute, timeWindow: minute, keyGenerator: userKey('s') }),
+  }
+
+  function refuse(scope: Scope, retryAfterSeconds: number): never {
+    metrics.rateLimited.inc({ scope })
+    throw new ServiceError('TOO_MANY_REQUESTS', 'too many requests, slow down', { retryAfterSeconds: Math.max(1, retryAfterSeconds) })
+  }
+
+  return {
+    address(req) {
+      const wait = address.hit(req.ip)
+      if (wait > 0) refuse('address', wait)
+    },
+    async user(req, sub, kinds) {
+      keys.set(req, sub)
+      for (const kind of kinds) {
+        if (kind === 'read') {
+          const wait = reads.hit(sub)
+          if (wait > 0) refuse('read', wait)
+          continue
+        }
+        const result = await shared[kind](req)
+        if (!result.isAllowed && result.isExceeded === true) refuse(kind, result.ttlInSeconds ?? 1)
+      }
+    },
+    close() {
+      address.close()
+      reads.close()
+    },
+  }
+}
