@@ -84,10 +84,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     // During shutdown, requests on connections still open are answered below, in tRPC's shape.
     return503OnClosing: false,
   })
-  fastify.addHook('onRequest', async (_req, reply) => {
-    if (!closing) return
+  // A callback hook: every request passes it, and it almost never has anything to do.
+  fastify.addHook('onRequest', (_req, reply, done) => {
+    if (!closing) {
+      done()
+      return
+    }
     const { httpStatus, body } = fromHttpError(503, 'shutting down')
-    return reply.code(httpStatus).header('retry-after', '1').header('connection', 'close').type('application/json').send(body)
+    void reply.code(httpStatus).header('retry-after', '1').header('connection', 'close').type('application/json').send(body)
   })
   fastify.addHook('preClose', () => {
     closing = true

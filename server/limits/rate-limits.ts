@@ -23,8 +23,11 @@ export interface RateLimitSettings {
 export interface RateLimits {
   /** Refuses (TOO_MANY_REQUESTS) a client address over its limit; any request counts once. */
   address(req: FastifyRequest): void
-  /** Refuses a user over the limit of one of their calls' kinds; every call of a batch counts. */
-  user(req: FastifyRequest, sub: string, kinds: readonly CallKind[]): Promise<void>
+  /**
+   * Refuses a user over the limit of one of their calls' kinds; every call of a batch counts. Reads
+   * are decided at once (undefined); a write or subscription start returns the promise of its count.
+   */
+  user(req: FastifyRequest, sub: string, kinds: readonly CallKind[]): Promise<void> | undefined
   close(): void
 }
 
@@ -59,17 +62,24 @@ export function createRateLimits(deps: {
       const wait = address.hit(req.ip)
       if (wait > 0) refuse('address', wait)
     },
-    async user(req, sub, kinds) {
-      keys.set(req, sub)
+    user(req, sub, kinds) {
+      let others: ('write' | 'subscription')[] | undefined
       for (const kind of kinds) {
-        if (kind === 'read') {
+        if (kind !== 'read') (others ??= []).push(kind)
+        else {
           const wait = reads.hit(sub)
           if (wait > 0) refuse('read', wait)
-          continue
         }
-        const result = await shared[kind](req)
-        if (!result.isAllowed && result.isExceeded === true) refuse(kind, result.ttlInSeconds ?? 1)
       }
+      if (!others) return undefined
+      keys.set(req, sub)
+      const counted = others
+      return (async () => {
+        for (const kind of counted) {
+          const result = await shared[kind](req)
+          if (!result.isAllowed && result.isExceeded === true) refuse(kind, result.ttlInSeconds ?? 1)
+        }
+      })()
     },
     close() {
       address.close()

@@ -39,9 +39,10 @@ function tokenOf(req: FastifyRequest): string | undefined {
 }
 
 /** Whose calls these are, for the per-user limits; undefined (not limited here) when the token is no good: it is refused later. */
-async function subOf(verifier: AccessTokenVerifier, req: FastifyRequest): Promise<string | undefined> {
+function subOf(verifier: AccessTokenVerifier, req: FastifyRequest): Promise<string | undefined> | string | undefined {
   const token = tokenOf(req)
   if (!token) return undefined
+  // A token seen moments ago is known without waiting: cache hits take no promise here.
   const known = verifier.known?.(token)
   if (known) return known.sub
   return verifier.verify(token).then(
@@ -63,10 +64,17 @@ export default async function trpcRoutes(trpc: FastifyInstance, options: TrpcRou
   trpc.removeAllContentTypeParsers()
   trpc.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => { done(null, body) })
 
-  trpc.addHook('onRequest', async (req, reply) => {
+  // A callback hook, not an async one: it runs on every request, cache hits included.
+  trpc.addHook('onRequest', (req, reply, done) => {
     // Answers of the API are per caller and JSON: never stored by a cache, never sniffed as HTML.
     void reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff')
-    rateLimits.address(req)
+    try {
+      rateLimits.address(req)
+    } catch (err) {
+      done(err as Error)
+      return
+    }
+    done()
   })
   if (config.corsOrigins.length > 0) {
     await trpc.register(cors, {
@@ -96,8 +104,12 @@ export default async function trpcRoutes(trpc: FastifyInstance, options: TrpcRou
       if (calls.length > config.maxBatchSize) {
         throw new ServiceError('BAD_REQUEST', `a batch carries at most ${String(config.maxBatchSize)} calls`)
       }
-      const sub = await subOf(verifier, req)
-      if (sub !== undefined) await rateLimits.user(req, sub, calls.map(kindOf))
+      let sub = subOf(verifier, req)
+      if (typeof sub === 'object') sub = await sub
+      if (sub !== undefined) {
+        const counting = rateLimits.user(req, sub, calls.map(kindOf))
+        if (counting) await counting
+      }
       if (tryFastPath && (await tryFastPath(req, reply))) return reply
       if (trySse && (await trySse(req, reply))) return reply
       await fastifyRequestHandler({
