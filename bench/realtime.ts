@@ -67,7 +67,7 @@ function follow(url: string | (() => string), user: BenchUser, conversation: Con
 /** Waits until `server` counts `n` open subscriptions (started: what is created from now on, they get). */
 async function opened(server: Child, n: number, token: string): Promise<void> {
   for (let i = 0; (await metric(server, 'cruddur_subscriptions_open', token)) < n; i++) {
-    if (i > 1200) throw new Error(`${server.name}: fewer than ${n} subscriptions opened in 60 s`)
+    if (i > 1200) throw new Error(`${server.name}: fewer than ${n} subscriptions opened in 60 s (${await metric(server, 'cruddur_subscriptions_open', token)}); its warnings: ${server.warningLines().slice(0, 3).join(' | ')}`)
     await sleep(50)
   }
 }

@@ -57,7 +57,9 @@ export function subscribe(options: SseOptions): SseSubscription & { count: numbe
     sub.connects++
     isConnected = false
     const base = typeof options.url === 'function' ? options.url() : options.url
-    const params = new URLSearchParams({ connectionParams: JSON.stringify({ token: options.token }), input: JSON.stringify(options.input) })
+    const params = new URLSearchParams({ connectionParams: JSON.stringify({ token: options.token }) })
+    // No input, no parameter: JSON.stringify(undefined) would send the text "undefined".
+    if (options.input !== undefined) params.set('input', JSON.stringify(options.input))
     const req = request(`${base}/trpc/${options.path}?${params}`, {
       agent,
       headers: { accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
