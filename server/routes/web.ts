@@ -55,6 +55,9 @@ export default async function webRoutes(app: FastifyInstance, options: WebOption
     root,
     prefix: '/',
     index: false,
+    // One route per built file (no catch-all), so paths outside the app, /trpc among them, keep
+    // their own 404 answers.
+    wildcard: false,
     cacheControl: false,
     setHeaders(reply: FastifyReply, path: string) {
       const immutable = path.includes(`${sep}assets${sep}`)

@@ -28,6 +28,8 @@ async function run(cmd: string, args: string[], cwd: string, timeout = 180_000) 
   )
 }
 
+t.setTimeout(300_000)
+
 t.test('the packed packages, installed outside this repository: strict TypeScript and plain JavaScript', async (t) => {
   const pkg = JSON.parse(await readFile(`${ROOT}${FIXTURE}/package.json`, 'utf8')) as { name: string; dependencies: Record<string, string> }
   t.equal(pkg.name, 'outside-app')

@@ -11,6 +11,9 @@ const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url))
 const FIRST_LOAD_JS_BUDGET = 150 * 1024
 const LIST_PAINT_BUDGET_MS = 1_000
 
+// Seeding 45 messages and a dozen page loads take ~45 s alone, up to ~90 s beside other suites.
+t.setTimeout(300_000)
+
 t.test('the message pages', async (t) => {
   const [app, browser] = await Promise.all([webApp(t), launchBrowser(t)])
   const [andrew, bayko, londo] = await Promise.all(['andrewbrown', 'bayko', 'londo'].map((h) => devToken(app, h)))
