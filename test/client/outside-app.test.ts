@@ -10,9 +10,6 @@ import { promisify } from 'node:util'
 import t from 'tap'
 import { testApp } from '../helpers/app.js'
 
-// npm pack (which builds both packages) and an npm install outside the repository: a minute or two.
-t.setTimeout(400_000)
-
 const exec = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const FIXTURE = 'test/fixtures/outside-app'
@@ -28,7 +25,8 @@ async function run(cmd: string, args: string[], cwd: string, timeout = 180_000) 
   )
 }
 
-t.setTimeout(300_000)
+// npm pack (which builds both packages) and an npm install outside the repository: a minute or two.
+t.setTimeout(400_000)
 
 t.test('the packed packages, installed outside this repository: strict TypeScript and plain JavaScript', async (t) => {
   const pkg = JSON.parse(await readFile(`${ROOT}${FIXTURE}/package.json`, 'utf8')) as { name: string; dependencies: Record<string, string> }
