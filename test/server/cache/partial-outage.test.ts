@@ -34,10 +34,10 @@ t.test('one instance degraded, another up', async (t) => {
     t.teardown(() => cache.close())
     return { client: client as Redis, cache, metrics, reads: cachedReads(directReads(b.users, b.store), cache, metrics) }
   }
-  // A gives up on a command after 20 ms, B after 1 s: a short stall degrades A only.
-  const a = instance(20)
+  // A gives up on a command after 100 ms, B after 1 s: a 300 ms stall degrades A only.
+  const a = instance(100)
   const other = instance(1000)
-  t.ok(await waitFor(() => a.cache.status() === 'up' && other.cache.status() === 'up', 20_000), 'both instances up (A, with its 20 ms command timeout, may need a few probes on a busy machine)')
+  t.ok(await waitFor(() => a.cache.status() === 'up' && other.cache.status() === 'up', 20_000), 'both instances up')
   const texts = async (g: string) => (await other.reads.listMessages(g, { limit: 20 })).items.map((m) => m.message)
 
   await t.test('one slow answer is no outage: A keeps its cache', async (t) => {
@@ -45,7 +45,7 @@ t.test('one instance degraded, another up', async (t) => {
     const errors = await value(a.metrics.redisErrors)
     redis.pause()
     const stalled = a.reads.listMessages(g, { limit: 20 })
-    await sleep(60)
+    await sleep(300)
     redis.resume()
     t.same((await stalled).items.map((m) => m.message), ['old'], 'answered from DynamoDB')
     t.equal(await value(a.metrics.redisErrors), errors + 1, 'one command timed out')
@@ -58,7 +58,7 @@ t.test('one instance degraded, another up', async (t) => {
     redis.pause()
     // Three reads in a row time out: A stops asking Redis (one alone would not degrade it).
     const stalled = Promise.all([1, 2, 3].map((limit) => a.reads.listMessages(g, { limit })))
-    await sleep(60)
+    await sleep(300)
     redis.resume()
     for (const page of await stalled) t.same(page.items.map((m) => m.message), ['old'], 'A answered from DynamoDB')
     t.equal(a.cache.status(), 'degraded', 'A is degraded')
