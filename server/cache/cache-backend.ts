@@ -20,6 +20,11 @@ export interface CacheBackend {
   readonly kind: 'redis' | 'memory' | 'off'
   /** null when the cache cannot be used right now (the caller reads the source). */
   lookup(ref: EntryRef): Promise<Lookup | null>
+  /**
+   * A hit's stored bytes, or undefined for anything else (a miss, an entry of an older epoch, an
+   * unusable cache): the GET fast path's one read, sent as it is (values are stored as answers).
+   */
+  hitBytes(ref: EntryRef): Promise<Buffer | undefined> | undefined
   /** A lease token; false while another reader holds the lease; null when the cache is unusable. */
   acquire(ref: EntryRef): Promise<string | false | null>
   /** Stores the value if the lease is still ours (no invalidation since acquire). */
@@ -32,7 +37,10 @@ export interface CacheBackend {
   close(): Promise<void>
 }
 
-/** Cache key names. `v1` changes whenever the stored format does, so a deploy never reads old entries. */
+/**
+ * Cache key names. The version changes whenever the stored format does, so a deploy never reads old
+ * entries (v2: values are tRPC's answer envelope, `{"result":{"data":…}}`, not the bare data).
+ */
 export const entities = {
   /** A conversation's message pages (hash tag: all of a conversation's keys share a cluster slot). */
   messages: (groupUuid: string) => `{c:${groupUuid}}:msgs`,
@@ -46,7 +54,7 @@ export const entities = {
   userByHandle: (handle: string) => `{user:handle:${handleKey(handle)}}`,
 }
 
-export const FORMAT_VERSION = 'v1'
+export const FORMAT_VERSION = 'v2'
 
 /**
  * The ceiling of one entity (a conversation's pages, a user's list): at most this many page variants

@@ -26,14 +26,28 @@ const WAIT_STEPS_MS = [2, 5, 10, 20, 40, 80, 160, 320]
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /**
- * Cache hits only, as the stored JSON: what the GET fast path answers from. Nothing here reads the
- * stores; undefined (or false) sends the request down the full path, which reads and fills.
+ * Values are stored as the answer tRPC's adapter sends for them (a call's envelope around its data),
+ * so the GET fast path sends a hit's bytes as Redis returns them. The full path takes the data out.
+ */
+const ENVELOPE_HEAD = '{"result":{"data":'
+const ENVELOPE_TAIL = '}}'
+export const envelope = (json: string): string => ENVELOPE_HEAD + json + ENVELOPE_TAIL
+const dataOf = (stored: string): string => stored.slice(ENVELOPE_HEAD.length, -ENVELOPE_TAIL.length)
+
+/** A hit's bytes: one call's answer as the adapter sends it; undefined for anything but a hit. */
+export type HitBytes = Promise<Buffer | undefined> | undefined
+
+/**
+ * Cache hits only: what the GET fast path answers from. Nothing here reads the stores; undefined (or
+ * false) sends the request down the full path, which reads and fills. Each hit is put in `tally` when
+ * asked for: it is counted only if the whole request is answered from hits (`count`).
  */
 export interface CacheHits {
-  userByHandle(handle: string, tally: Kind[]): Promise<string | undefined>
-  listGroups(userUuid: string, page: PageRequest, tally: Kind[]): Promise<string | undefined>
-  listMessages(groupUuid: string, page: PageRequest, tally: Kind[]): Promise<string | undefined>
-  isParticipant(groupUuid: string, userUuid: string, tally: Kind[]): Promise<boolean>
+  userByHandle(handle: string, tally: Kind[]): HitBytes
+  listGroups(userUuid: string, page: PageRequest, tally: Kind[]): HitBytes
+  listMessages(groupUuid: string, page: PageRequest, tally: Kind[]): HitBytes
+  /** Synchronous for a membership seen before (a conversation's participants never change). */
+  isParticipant(groupUuid: string, userUuid: string, tally: Kind[]): Promise<boolean> | boolean
   /** Counts the hits a request was answered with (not those of a request that fell back). */
   count(tally: Kind[]): void
 }
@@ -49,9 +63,10 @@ export interface CachedReads extends Reads {
 export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics): CachedReads {
   const flights = new Map<string, Promise<Flight>>()
 
+  /** The source's answer, stored and handed on as its envelope. */
   async function load(read: () => Promise<unknown>): Promise<string | null> {
     const value = await read()
-    return value === null ? null : JSON.stringify(value)
+    return value === null ? null : envelope(JSON.stringify(value))
   }
 
   /** Reads through the lease; `epoch` is the one seen at the miss. */
@@ -93,7 +108,7 @@ export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics
     const seen = await cache.lookup(ref)
     if (seen === null) return load(read) // cache unusable: straight to the source
     if ('hit' in seen) {
-      metrics.cacheHits.inc({ entity: kind })
+      metrics.countHit(kind)
       return seen.hit
     }
     metrics.cacheMisses.inc({ entity: kind })
@@ -115,12 +130,22 @@ export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics
 
   const parsed = async <T>(raw: Promise<string | null>): Promise<T | null> => {
     const value = await raw
-    return value === null ? null : (JSON.parse(value) as T)
+    return value === null ? null : (JSON.parse(dataOf(value)) as T)
   }
 
   // In-process memos for what is (nearly) immutable: a conversation's participants never change,
   // and a sub keeps its user; the latter is re-read after a short while all the same.
-  const participants = boundedMap<string, UserShort>(50_000)
+  // By conversation, then by member: the strings looked up are the ones of the (memoized) request
+  // input and caller, whose hashes V8 keeps, where a joined key would be hashed on every request.
+  const byGroup = boundedMap<string, Map<string, UserShort>>(25_000)
+  const participants = {
+    get: (groupUuid: string, userUuid: string) => byGroup.get(groupUuid)?.get(userUuid),
+    set(groupUuid: string, userUuid: string, other: UserShort) {
+      let members = byGroup.get(groupUuid)
+      if (!members) byGroup.set(groupUuid, (members = new Map<string, UserShort>()))
+      members.set(userUuid, other)
+    },
+  }
   const usersBySub = boundedMap<string, { user: UserShort; until: number }>(50_000)
 
   // Only first pages are cached: they are nearly all of the traffic, and their number is bounded.
@@ -139,28 +164,29 @@ export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics
         : through({ entity: entities.messages(groupUuid), field: pageField(page.limit) }, 'messages', () => source.listMessages(groupUuid, page)),
   }
 
-  async function hit(ref: EntryRef, kind: Kind, tally: Kind[]): Promise<string | undefined> {
-    const seen = await cache.lookup(ref)
-    if (!seen || !('hit' in seen)) return undefined
+  function hit(ref: EntryRef, kind: Kind, tally: Kind[]): HitBytes {
     tally.push(kind)
-    return seen.hit
+    return cache.hitBytes(ref)
   }
 
   const hits: CacheHits = {
     userByHandle: (handle, tally) => hit({ entity: entities.userByHandle(handle), field: 'v' }, 'user', tally),
-    listGroups: async (userUuid, page, tally) =>
+    listGroups: (userUuid, page, tally) =>
       page.cursor ? undefined : hit({ entity: entities.groups(userUuid), field: pageField(page.limit) }, 'groups', tally),
-    listMessages: async (groupUuid, page, tally) =>
+    listMessages: (groupUuid, page, tally) =>
       page.cursor ? undefined : hit({ entity: entities.messages(groupUuid), field: pageField(page.limit) }, 'messages', tally),
-    async isParticipant(groupUuid, userUuid, tally) {
-      const id = `${groupUuid}\n${userUuid}`
-      if (participants.has(id)) return true
-      const other = await hit({ entity: entities.participants(groupUuid), field: userUuid }, 'participants', tally)
-      if (other) participants.set(id, JSON.parse(other) as UserShort)
-      return other !== undefined
+    isParticipant(groupUuid, userUuid, tally) {
+      if (participants.get(groupUuid, userUuid)) return true
+      const other = hit({ entity: entities.participants(groupUuid), field: userUuid }, 'participants', tally)
+      if (!other) return false
+      return other.then((bytes) => {
+        if (!bytes) return false
+        participants.set(groupUuid, userUuid, JSON.parse(dataOf(bytes.toString())) as UserShort)
+        return true
+      })
     },
     count(tally) {
-      for (const kind of tally) metrics.cacheHits.inc({ entity: kind })
+      for (const kind of tally) metrics.countHit(kind)
     },
   }
 
@@ -181,15 +207,14 @@ export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics
     listGroups: (userUuid, page) => parsed<Page<MessageGroup>>(raw.listGroups(userUuid, page)) as Promise<Page<MessageGroup>>,
     listMessages: (groupUuid, page) => parsed<Page<Message>>(raw.listMessages(groupUuid, page)) as Promise<Page<Message>>,
     async otherParticipant(groupUuid, userUuid) {
-      const id = `${groupUuid}\n${userUuid}`
-      const memo = participants.get(id)
+      const memo = participants.get(groupUuid, userUuid)
       if (memo) return memo
       const other = await parsed<UserShort>(
         through({ entity: entities.participants(groupUuid), field: userUuid }, 'participants', () =>
           source.otherParticipant(groupUuid, userUuid),
         ),
       )
-      if (other) participants.set(id, other)
+      if (other) participants.set(groupUuid, userUuid, other)
       return other
     },
     async messagePosted(groupUuid, participants) {

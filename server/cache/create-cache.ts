@@ -10,6 +10,7 @@ import { createRedisClient } from './redis-client.js'
 const noCache: CacheBackend = {
   kind: 'off',
   lookup: () => Promise.resolve(null),
+  hitBytes: () => undefined,
   acquire: () => Promise.resolve(null),
   fill: () => Promise.resolve(false),
   release: async () => {},

@@ -35,6 +35,10 @@ export function createMemoryCache(options: { ttlSeconds: number; leaseMs?: numbe
       const value = entity(name, false)?.values.get(field)
       return Promise.resolve(value === undefined ? { miss: '0' } : { hit: value })
     },
+    hitBytes({ entity: name, field }: EntryRef) {
+      const value = entity(name, false)?.values.get(field)
+      return value === undefined ? undefined : Promise.resolve(Buffer.from(value))
+    },
     acquire({ entity: name, field }) {
       const e = entity(name, true)!
       const current = e.leases.get(field)

@@ -48,6 +48,8 @@ return 1`
 
 const FAILURES_TO_DEGRADE = 3
 const EPOCH_REFRESH_MS = 50
+/** `|`: ends a value's epoch tag. */
+const TAG_END = 0x7c
 
 type Scripted = RedisClient & {
   cacheRelease(lease: string, field: string, token: string): Promise<number>
@@ -158,49 +160,82 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
     // ioredis reports connection errors here; 'close' and the probe handle the state.
   })
 
-  /**
-   * Runs a read-side command; a failure yields undefined (the caller reads the source). A few in a
-   * row degrade the cache, so a slow Redis costs at most that many timeouts before reads skip it.
-   */
+  /** A read-side command answered: the failure streak ends. */
+  const succeeded = <T>(result: T): T => {
+    failures = 0
+    return result
+  }
+  /** A read-side command failed: a few in a row degrade the cache, so a slow Redis costs at most that many timeouts. */
+  const failed = (err: unknown): undefined => {
+    metrics.redisErrors.inc()
+    if (++failures >= FAILURES_TO_DEGRADE) degrade((err as Error).message)
+    return undefined
+  }
+
+  /** Runs a read-side command; a failure yields undefined (the caller reads the source). */
   async function guarded<T>(run: () => Promise<T>): Promise<T | undefined> {
     if (!usable) return undefined
     try {
-      const result = await run()
-      failures = 0
-      return result
+      return succeeded(await run())
     } catch (err) {
-      metrics.redisErrors.inc()
-      if (++failures >= FAILURES_TO_DEGRADE) degrade((err as Error).message)
+      failed(err)
       return undefined
     }
   }
 
+  /** Whether this lookup should re-read the epoch too (one refresh in flight at a time). */
+  function epochDue(): boolean {
+    const now = Date.now()
+    if (now - epochReadAt < EPOCH_REFRESH_MS) return false
+    epochReadAt = now
+    return true
+  }
+
+  /** Whether a value of epoch `tag` may be used. One filled under a newer epoch than ours was read by another instance already: so do we. */
+  function current(tag: string): boolean {
+    if (tag === epoch) return true
+    if (Number(tag) > Number(epoch)) {
+      epoch = tag
+      return true
+    }
+    return false
+  }
+
+  async function lookup({ entity, field }: EntryRef, refresh = epochDue()): Promise<Lookup | null> {
+    const sentIn = generation
+    const got = await guarded<string | null | [string | null, string | null]>(() =>
+      refresh ? Promise.all([client.hget(dataKey(entity), field), client.get(epochKey)]) : client.hget(dataKey(entity), field),
+    )
+    if (got === undefined) return null
+    let value: string | null
+    if (Array.isArray(got)) {
+      value = got[0]
+      if (sentIn === generation) epoch = got[1] ?? '0'
+    } else value = got
+    if (value === null) return { miss: epoch }
+    const bar = value.indexOf('|')
+    return current(value.slice(0, bar)) ? { hit: value.slice(bar + 1) } : { miss: epoch }
+  }
+
+  /** A stored value's bytes after its tag, if the tag is current: sent as they are, never decoded. */
+  const bytesOf = (value: Buffer | null): Buffer | undefined => {
+    failures = 0
+    if (value === null) return undefined
+    const bar = value.indexOf(TAG_END)
+    return bar > 0 && current(value.toString('latin1', 0, bar)) ? value.subarray(bar + 1) : undefined
+  }
+
   return {
     kind: 'redis',
-    async lookup({ entity, field }: EntryRef): Promise<Lookup | null> {
-      const now = Date.now()
-      const refresh = now - epochReadAt >= EPOCH_REFRESH_MS
-      if (refresh) epochReadAt = now // one refresh in flight at a time
-      const sentIn = generation
-      const got = await guarded<string | null | [string | null, string | null]>(() =>
-        refresh ? Promise.all([client.hget(dataKey(entity), field), client.get(epochKey)]) : client.hget(dataKey(entity), field),
-      )
-      if (got === undefined) return null
-      let value: string | null
-      if (Array.isArray(got)) {
-        value = got[0]
-        if (sentIn === generation) epoch = got[1] ?? '0'
-      } else value = got
-      if (value === null) return { miss: epoch }
-      const bar = value.indexOf('|')
-      const tag = value.slice(0, bar)
-      if (tag === epoch) return { hit: value.slice(bar + 1) }
-      // Filled under a newer epoch than ours: another instance has read it already; so do we.
-      if (Number(tag) > Number(epoch)) {
-        epoch = tag
-        return { hit: value.slice(bar + 1) }
+    lookup: (ref) => lookup(ref),
+    hitBytes(ref) {
+      if (!usable) return undefined
+      // Every EPOCH_REFRESH_MS, the lookup that re-reads the epoch (and decodes); otherwise one HGET
+      // of bytes, with no await between it and the answer.
+      if (epochDue()) {
+        return lookup(ref, true).then((seen) => (seen && 'hit' in seen ? Buffer.from(seen.hit) : undefined))
       }
-      return { miss: epoch }
+      return client.hgetBuffer(dataKey(ref.entity), ref.field).then(bytesOf, failed)
     },
     async acquire({ entity, field }) {
       const token = randomBytes(8).toString('hex')

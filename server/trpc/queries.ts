@@ -5,7 +5,7 @@
 import { MessageGroupsListInput, MessagesListInput, UsersShortInput, type UserShort } from '@cruddur/contracts'
 import { TRPCError } from '@trpc/server'
 import type { z } from 'zod'
-import type { CacheHits, Kind } from '../cache/cached-reads.js'
+import { type CacheHits, envelope, type HitBytes, type Kind } from '../cache/cached-reads.js'
 import type { Context } from './context.js'
 
 /** A protected procedure's context: the caller is known. */
@@ -16,10 +16,10 @@ export interface QueryDefinition<Schema extends z.ZodType, Output> {
   /** The answer, as the router resolves it. */
   resolve(ctx: CallerContext, input: z.output<Schema>): Promise<Output> | Output
   /**
-   * The `data` JSON the adapter would send, from cache hits only; undefined when anything is missing
-   * (the request then takes the router's path, which reads, fills and refuses as `resolve` does).
+   * The call's answer as the adapter would send it, from cache hits only; undefined when anything is
+   * missing (the request then takes the router's path, which reads, fills and refuses as `resolve` does).
    */
-  hit(caller: UserShort, input: z.output<Schema>, hits: CacheHits, tally: Kind[]): Promise<string | undefined> | string | undefined
+  hit: (caller: UserShort, input: z.output<Schema>, hits: CacheHits, tally: Kind[]) => HitBytes | Buffer
 }
 
 const define = <Schema extends z.ZodType, Output>(d: QueryDefinition<Schema, Output>) => d
@@ -29,7 +29,7 @@ export const queries = {
     // No input: tRPC ignores whatever is sent; so does the fast path.
     input: undefined,
     resolve: (ctx: CallerContext): UserShort => ctx.user,
-    hit: (caller: UserShort): string => JSON.stringify(caller),
+    hit: (caller: UserShort): Buffer => Buffer.from(envelope(JSON.stringify(caller))),
   },
   'users.short': define({
     input: UsersShortInput,
@@ -49,8 +49,13 @@ export const queries = {
     input: MessagesListInput,
     // Members only: the service refuses others with NOT_FOUND; the hit path knows members only.
     resolve: (ctx, input) => ctx.conversations.listMessages(ctx.user, input.messageGroupUuid, input),
-    hit: async (caller, input, hits, tally) =>
-      (await hits.isParticipant(input.messageGroupUuid, caller.uuid, tally)) ? hits.listMessages(input.messageGroupUuid, input, tally) : undefined,
+    hit(caller, input, hits, tally) {
+      const member = hits.isParticipant(input.messageGroupUuid, caller.uuid, tally)
+      // Known members (nearly every call) without a promise of their own.
+      if (member === true) return hits.listMessages(input.messageGroupUuid, input, tally)
+      if (member === false) return undefined
+      return member.then((yes) => (yes ? hits.listMessages(input.messageGroupUuid, input, tally) : undefined))
+    },
   }),
 }
 

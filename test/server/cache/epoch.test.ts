@@ -33,7 +33,7 @@ t.test('a bump by another instance is seen within the refresh interval', async (
   t.same(await x.lookup(ref), { hit: '"cached"' })
 
   // What another instance's recovery does: INCR the epoch.
-  await raw.incr(`${prefix}:v1:epoch`)
+  await raw.incr(`${prefix}:v2:epoch`)
   await sleep(60)
   t.match(await x.lookup(ref), { miss: String }, 'the entry of the old epoch is no longer a hit')
 })
@@ -65,7 +65,7 @@ t.test('an entry filled under a newer epoch than ours is a hit, and teaches us t
   const older = { entity: '{c:epoch-older}:msgs', field: 'l20' }
   await fill(x, older, '"old epoch"')
   await x.lookup(older) // x's epoch is fresh now
-  await raw.incr(`${prefix}:v1:epoch`)
+  await raw.incr(`${prefix}:v2:epoch`)
   await sleep(60)
   await fill(y, ref, '"new epoch"') // y reads the new epoch while missing
   t.same(await x.lookup(ref), { hit: '"new epoch"' }, 'a newer entry is served')

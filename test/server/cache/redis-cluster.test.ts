@@ -69,10 +69,10 @@ t.test('Redis Cluster', async (t) => {
 
     const keys = await allKeys()
     t.ok(keys.length > 0)
-    t.same(keys.filter((k) => !k.startsWith(`${prefix}:v1:`)), [], 'every key namespaced and versioned')
+    t.same(keys.filter((k) => !k.startsWith(`${prefix}:v2:`)), [], 'every key namespaced and versioned')
     const ofConversation = keys.filter((k) => k.includes(`{c:${g}}`))
     t.ok(ofConversation.length >= 2, `the conversation's keys: ${ofConversation.join(', ')}`)
-    const slots = new Set(await Promise.all([...ofConversation, `${prefix}:v1:${entities.messages(g)}:lease`].map(slot)))
+    const slots = new Set(await Promise.all([...ofConversation, `${prefix}:v2:${entities.messages(g)}:lease`].map(slot)))
     t.equal(slots.size, 1, "a conversation's keys share one slot")
 
     t.equal(app.cache.status(), 'up', 'still up: no command failed on the cluster')
@@ -104,8 +104,8 @@ t.test('Redis Cluster', async (t) => {
       const held = gate.hold(method)
       const reading = read()
       await held.loaded
-      const lease = `clu-lease:v1:${entity}:lease`
-      const dataKey = `clu-lease:v1:${entity}`
+      const lease = `clu-lease:v2:${entity}:lease`
+      const dataKey = `clu-lease:v2:${entity}`
       t.equal(await inspect.exists(lease), 1, `${entity}: lease hash while the read is held`)
       held.release()
       t.ok(await reading, `${entity}: read`)

@@ -131,10 +131,10 @@ t.test('Redis outages', async (t) => {
     t.ok((await value(app.metrics.cacheHits)) > hits, 'cached')
 
     const r = redis.client()
-    const msgsKey = `${prefix}:v1:${entities.messages(c.g)}`
+    const msgsKey = `${prefix}:v2:${entities.messages(c.g)}`
     const cached = await r.hget(msgsKey, 'l20')
     t.match(cached, /disk hello/)
-    const epoch = (await r.get(`${prefix}:v1:epoch`)) ?? '0'
+    const epoch = (await r.get(`${prefix}:v2:epoch`)) ?? '0'
 
     await redis.kill()
     t.ok(await waitFor(() => app.cache.status() === 'degraded', 2000))
@@ -145,7 +145,7 @@ t.test('Redis outages', async (t) => {
     await redis.start()
     t.equal(await r.hget(msgsKey, 'l20'), cached, 'the old entry came back from disk')
     t.ok(await waitFor(() => app.cache.status() === 'up', 5000), 'the cache is back')
-    t.ok(Number(await r.get(`${prefix}:v1:epoch`)) > Number(epoch), 'the epoch was bumped')
+    t.ok(Number(await r.get(`${prefix}:v2:epoch`)) > Number(epoch), 'the epoch was bumped')
     for (const who of ['x', 'y'] as const) {
       for (let i = 0; i < 2; i++) {
         t.same(texts(dataOf(await list(who))), ['disk hello', 'while redis was down'], `messages.list of ${who}, read ${i + 1}`)

@@ -61,7 +61,7 @@ t.test('the stale-set race', async (t) => {
       t.equal(await value(metrics.cacheFills, { entity: 'messages' }), 0, 'nothing stored')
       if (kind === 'redis') {
         const r = redis.client()
-        t.equal(await r.exists(`stale-redis-1:v1:${entities.messages(g)}`), 0, 'no entry in Redis')
+        t.equal(await r.exists(`stale-redis-1:v2:${entities.messages(g)}`), 0, 'no entry in Redis')
       }
 
       // The next read misses, reads the new page and fills; the one after hits it.

@@ -27,7 +27,7 @@ t.test('Redis: invented cursors store nothing; first-page variants are capped pe
     group = data.messageGroupUuid
   }
   const first = expectResult(t, await app.call(q('messages.list', { messageGroupUuid: group, limit: 3 }), { token })) as { nextCursor: string }
-  const key = `${prefix}:v1:${entities.messages(group)}`
+  const key = `${prefix}:v2:${entities.messages(group)}`
   const before = await r.memory('USAGE', key)
   for (let i = 0; i < 30; i++) {
     const page = expectResult(t, await app.call(q('messages.list', { messageGroupUuid: group, limit: 100, cursor: invented(first.nextCursor, i) }), { token }), `invented ${String(i)}`) as { items: unknown[] }
@@ -41,7 +41,7 @@ t.test('Redis: invented cursors store nothing; first-page variants are capped pe
     expectResult(t, await app.call(q('messageGroups.list', { limit }), { token }), `groups limit ${String(limit)}`)
   }
   t.equal(await r.hlen(key), MAX_FIELDS_PER_ENTITY, `at most ${String(MAX_FIELDS_PER_ENTITY)} page variants per conversation`)
-  t.equal(await r.hlen(`${prefix}:v1:${(await r.keys(`${prefix}:v1:{u:*}:groups`))[0]!.slice(`${prefix}:v1:`.length)}`), MAX_FIELDS_PER_ENTITY, 'and per user list')
+  t.equal(await r.hlen(`${prefix}:v2:${(await r.keys(`${prefix}:v2:{u:*}:groups`))[0]!.slice(`${prefix}:v2:`.length)}`), MAX_FIELDS_PER_ENTITY, 'and per user list')
   // Pages past the ceiling are still answered, and still right after a write.
   const extra = expectResult(t, await app.call(q('messages.list', { messageGroupUuid: group, limit: 11 }), { token })) as { items: { message: string }[] }
   t.equal(extra.items.at(-1)?.message, 'm11')

@@ -19,6 +19,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const slowInvalidation = (ms: number) => (cache: CacheBackend): CacheBackend => ({
   kind: cache.kind,
   lookup: (ref) => cache.lookup(ref),
+  hitBytes: (ref) => cache.hitBytes(ref),
   acquire: (ref) => cache.acquire(ref),
   fill: (ref, token, epoch, value) => cache.fill(ref, token, epoch, value),
   release: (ref, token) => cache.release(ref, token),
