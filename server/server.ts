@@ -3,6 +3,8 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import app, { type AppOptions } from './app.js'
+import { lazyChildLogger } from './lib/lazy-child-logger.js'
+import { memoQuerystringParser } from './lib/querystring-memo.js'
 import type { Config } from './config.js'
 import { fromHttpError, rawErrorResponse } from './trpc/errors.js'
 
@@ -52,8 +54,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   let closing = false
   const fastify = Fastify({
     logger: loggerOf(config, logger),
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: config.bodyLimitBytes,
-    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH, querystringParser: memoQuerystringParser() },
     // Opening embedded stores (PGlite starts in ~6 s) and seeding them takes longer than Fastify's 10 s default.
     pluginTimeout: 120_000,
     // Slow clients: headers must arrive within headersMs and the whole request (body included) within
