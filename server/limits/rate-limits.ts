@@ -7,7 +7,7 @@
 import type { FastifyRequest } from 'fastify'
 import { ServiceError } from '../errors.js'
 import type { Metrics } from '../metrics.js'
-import type { CallKind } from './calls.js'
+import { type CallKind, kindOf } from './calls.js'
 import { windowCounter } from './window-counter.js'
 
 /** @fastify/rate-limit's programmatic check (`fastify.createRateLimit(options)`). */
@@ -27,7 +27,7 @@ export interface RateLimits {
    * Refuses a user over the limit of one of their calls' kinds; every call of a batch counts. Reads
    * are decided at once (undefined); a write or subscription start returns the promise of its count.
    */
-  user(req: FastifyRequest, sub: string, kinds: readonly CallKind[]): Promise<void> | undefined
+  user(req: FastifyRequest, sub: string, calls: readonly string[]): Promise<void> | undefined
   close(): void
 }
 
@@ -62,9 +62,10 @@ export function createRateLimits(deps: {
       const wait = address.hit(req.ip)
       if (wait > 0) refuse('address', wait)
     },
-    user(req, sub, kinds) {
+    user(req, sub, calls) {
       let others: ('write' | 'subscription')[] | undefined
-      for (const kind of kinds) {
+      for (const call of calls) {
+        const kind = kindOf(call)
         if (kind !== 'read') (others ??= []).push(kind)
         else {
           const wait = reads.hit(sub)

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { AccessTokenVerifier } from '../auth/verifier.js'
 import type { Config } from '../config.js'
 import { ServiceError } from '../errors.js'
-import { callsOf, kindOf } from '../limits/calls.js'
+import { callsOf } from '../limits/calls.js'
 import { contextFactory } from '../trpc/context.js'
 import { answerFastifyErrors, errorCounter, knowProcedures, retryAfterHeader } from '../trpc/errors.js'
 import { fastPath } from '../trpc/fast-path.js'
@@ -96,7 +96,7 @@ export default async function trpcRoutes(trpc: FastifyInstance, options: TrpcRou
     retryAfter: 5,
   })
 
-  const tryFastPath = options.fastPath === false ? undefined : fastPath({ verifier, reads, metrics })
+  const tryFastPath = options.fastPath === false ? undefined : fastPath({ reads, metrics })
   const trySse = options.ssePath === false ? undefined : ssePath({ verifier, reads, conversations, realtime, metrics, countError })
   trpc.route<{ Params: { path: string } }>({
     method: ['GET', 'POST'],
@@ -111,10 +111,13 @@ export default async function trpcRoutes(trpc: FastifyInstance, options: TrpcRou
       let sub = subOf(verifier, req)
       if (typeof sub === 'object') sub = await sub
       if (sub !== undefined) {
-        const counting = rateLimits.user(req, sub, calls.map(kindOf))
+        const counting = rateLimits.user(req, sub, calls)
         if (counting) await counting
       }
-      if (tryFastPath && (await tryFastPath(req, reply))) return reply
+      if (tryFastPath) {
+        const answered = tryFastPath(req, reply, sub)
+        if (answered !== false && (await answered)) return reply
+      }
       if (trySse && (await trySse(req, reply))) return reply
       await fastifyRequestHandler({
         router: appRouter,
