@@ -17,7 +17,8 @@ import { scenarioE } from './realtime.js'
 import { killAllNow, pinLoadGenerator, profileServers, ROOT, startBaseline, startDynaliteChild, startServer, stopAll } from './servers.js'
 
 const USAGE = `usage: npm run bench -- [--duration S] [--slices N] [--warmup S] [--connections N] [--connection-counts N,N] [--scenarios a,b,c,d,e] [--rt-rate N]
-       [--users N] [--conversations N] [--messages N] [--latency-load F] [--latency-driver open-loop|autocannon] [--no-multi] [--cpu-prof DIR]`
+       [--users N] [--conversations N] [--messages N] [--latency-load F] [--latency-driver open-loop|autocannon] [--no-multi] [--cpu-prof DIR]
+       [--only a-groups,d-baseline,...] (only these GET scenarios: to profile one)`
 
 function options(): BenchOptions {
   const { values } = parseArgs({
@@ -36,6 +37,7 @@ function options(): BenchOptions {
       'latency-driver': { type: 'string', default: 'open-loop' },
       'no-multi': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
+      only: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   })
@@ -76,6 +78,7 @@ function options(): BenchOptions {
     latencyDriver: driver,
     multiInstance: !values['no-multi'],
     realtimeRate: num('rt-rate', values['rt-rate'], 1, 1000),
+    only: values.only?.split(',').map((s) => s.trim()),
   }
 }
 
@@ -212,7 +215,7 @@ async function main() {
     // The read-only scenarios first (the mixed load's writes change what they read), their rounds
     // interleaved so that their ratios compare the same moments of this shared machine.
     const order: GetScenario[] = ['a-groups', 'd-baseline', 'a-groups-plain', 'a-messages', 'b-groups', 'b-messages']
-    const gets = order.filter((id) => opts.scenarios.includes(id[0]!))
+    const gets = order.filter((id) => opts.scenarios.includes(id[0]!) && (!opts.only || opts.only.includes(id)))
     if (gets.length) scenarios.push(...(await runGetScenarios(env, gets)))
     if (opts.scenarios.includes('c') && !abort.signal.aborted) {
       scenarios.push(await scenarioC(env, [A], 'c-mixed', 'mixed, server A'))

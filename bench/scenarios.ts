@@ -32,6 +32,8 @@ export interface BenchOptions {
   multiInstance: boolean
   /** Scenario (e): messages per second through instance A. */
   realtimeRate: number
+  /** Only these GET scenarios (ids such as a-messages), for a profile of one of them; all when undefined. */
+  only?: string[] | undefined
 }
 
 export interface Throughput {
