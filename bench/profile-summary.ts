@@ -1,6 +1,7 @@
-// npx tsx bench/profile-summary.ts <file.cpuprofile> [--top N] [--from S]
+// npx tsx bench/profile-summary.ts <file.cpuprofile> [--top N] [--from S] [--hit-path]
 // What a V8 CPU profile's time went to: self time by package (node_modules/<name>), Node's own
 // modules, this project's files, garbage collection and idle; then the hottest functions.
+// --hit-path: the shares of the cache hit path's parts instead (the table in docs/benchmark.md).
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 
@@ -48,6 +49,38 @@ export function bucketOf(url: string, functionName: string): string {
   return own ? `${own[1]}/${own[2]}` : url
 }
 
+/** The hit path's parts (docs/benchmark.md's profile table): a self-time frame's part, by its function and bucket. */
+const PARTS: [part: string, test: (bucket: string, fn: string) => boolean][] = [
+  ['writing to the socket (`writev`, `writeUtf8String`: the kernel\'s send)', (b, fn) => b === '(native)' && (fn === 'writev' || fn === 'writeUtf8String')],
+  ['Node\'s HTTP, streams, events, timers, buffers', (b) => b.startsWith('node:')],
+  ['ioredis', (b) => b === 'ioredis' || b === 'standard-as-callback' || b === 'denque' || b === 'redis-errors'],
+  ['garbage collection', (b) => b === '(garbage collector)'],
+  ['Fastify (routing, hooks, reply, query strings)', (b) => /^(fastify|find-my-way|@fastify\/under-pressure|fast-querystring|fast-decode-uri-component|toad-cache|light-my-request|avvio)$/.test(b) || b === 'server/lib/querystring-memo.ts'],
+  ['logging (pino, per-request child loggers)', (b) => /^(pino|pino-std-serializers|sonic-boom)$/.test(b) || b === 'server/lib/lazy-child-logger.ts'],
+  ['the fast path and the API route', (b) => b === 'server/trpc/fast-path.ts' || b === 'server/trpc/queries.ts' || b === 'server/routes/trpc.ts' || b === 'server/server.ts'],
+  ['rate limits', (b) => b.startsWith('server/limits/') || b === '@fastify/rate-limit'],
+  ['metrics (prom-client, `metrics.ts`)', (b) => b === 'prom-client' || b === 'server/metrics.ts' || b === 'server/lib/bound-histogram.ts'],
+  ['token and user memos, cached reads, redis-cache, zod', (b) => b.startsWith('server/auth/') || b.startsWith('server/cache/') || b === 'zod' || b === 'server/lib/bounded-map.ts'],
+  ['other JavaScript and native code', () => true],
+]
+
+/** Shares of busy time by the hit path's parts. */
+export function hitPathShares(profile: Profile, fromSec = 0): [part: string, share: number][] {
+  const counts = hitsFrom(profile, fromSec)
+  const shares = new Map<string, number>(PARTS.map(([part]) => [part, 0]))
+  let busy = 0
+  for (const node of profile.nodes) {
+    const hits = counts.get(node.id) ?? 0
+    const fn = node.callFrame.functionName
+    if (!hits || fn === '(idle)' || fn === '(program)') continue
+    busy += hits
+    const bucket = bucketOf(node.callFrame.url, fn)
+    const part = PARTS.find(([, test]) => test(bucket, fn))![0]
+    shares.set(part, shares.get(part)! + hits)
+  }
+  return [...shares].map(([part, n]) => [part, n / Math.max(1, busy)])
+}
+
 export function summarize(profile: Profile, top = 15, fromSec = 0): string {
   const counts = hitsFrom(profile, fromSec)
   const hitsOf = (x: ProfileNode) => counts.get(x.id) ?? 0
@@ -75,10 +108,15 @@ export function summarize(profile: Profile, top = 15, fromSec = 0): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '15' }, from: { type: 'string', default: '0' } } })
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { top: { type: 'string', default: '15' }, from: { type: 'string', default: '0' }, 'hit-path': { type: 'boolean', default: false } },
+  })
   if (!positionals[0]) {
-    console.error('usage: npx tsx bench/profile-summary.ts <file.cpuprofile> [--top N] [--from S]')
+    console.error('usage: npx tsx bench/profile-summary.ts <file.cpuprofile> [--top N] [--from S] [--hit-path]')
     process.exit(2)
   }
-  console.log(summarize(JSON.parse(readFileSync(positionals[0], 'utf8')) as Profile, Number(values.top), Number(values.from)))
+  const profile = JSON.parse(readFileSync(positionals[0], 'utf8')) as Profile
+  if (values['hit-path']) for (const [part, share] of hitPathShares(profile, Number(values.from))) console.log(`${(100 * share).toFixed(1).padStart(5)} %  ${part}`)
+  else console.log(summarize(profile, Number(values.top), Number(values.from)))
 }

@@ -1,7 +1,7 @@
 // The rate limits (server/limits/rate-limits.ts) on two registrations of @fastify/rate-limit: one
 // counting in this process, one in Redis when the configuration names one (its own connection, which
 // fails fast like the cache's: no offline queue, a short command timeout). Keys live under the
-// cache's namespace (`<prefix>:v1:rl:`), each with its window as TTL.
+// cache's namespace (`<prefix>:v2:rl:`), each with its window as TTL.
 import rateLimit, { type CreateRateLimitOptions } from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
