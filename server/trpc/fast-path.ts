@@ -51,11 +51,14 @@ interface Route {
 }
 
 const MAX_MEMO_INPUT = 256
-const MEMO_PER_ROUTE = 1_000
-const route = (batch: boolean, queries: FastQuery[]): Route => ({ batch, queries, inputs: boundedMap(MEMO_PER_ROUTE) })
+// Bounds on what a client can make this keep: each query's 1,000 most recent inputs, and 200 for each
+// of the 50 most recent batch paths (about 14,000 entries of at most 256 characters in all).
+const MEMO_PER_QUERY = 1_000
+const MEMO_PER_BATCH = 200
+const route = (batch: boolean, queries: FastQuery[]): Route => ({ batch, queries, inputs: boundedMap(batch ? MEMO_PER_BATCH : MEMO_PER_QUERY) })
 const singles = new Map<string, Route>([...fastQueries].map(([path, q]) => [path, route(false, [q])]))
 /** Batches by their comma-joined paths, as clients send them (only batches of known queries). */
-const batches = boundedMap<string, Route>(500)
+const batches = boundedMap<string, Route>(50)
 
 function routeOf(path: string, batch: boolean): Route | undefined {
   if (!batch) return singles.get(path)

@@ -149,3 +149,27 @@ t.test('every query of the router is defined once in queries.ts, and both paths 
     t.same(inputs, defined ? [defined] : [], `${path}: the router parses the input with the definition's schema`)
   }
 })
+
+t.test('remembered inputs and query strings: a refused input is refused every time, an accepted one answers every time', async (t) => {
+  const app = await testApp(t)
+  const token = await app.token('andrewbrown')
+  const client = createClient({ url: app.url, token })
+  const { messageGroupUuid } = await client.messages.create.mutate({ handle: 'bayko', message: 'remember me' })
+  const answered = async () => Number(/cruddur_fast_path_responses_total (\d+)/.exec(await app.metrics.registry.metrics())?.[1] ?? 0)
+  const good = `/trpc/messages.list?${q({ messageGroupUuid, limit: 5 })}`
+  const bad = `/trpc/messages.list?${q({ messageGroupUuid, limit: 0 })}`
+  const empty = '/trpc/messages.list?input='
+  await app.call(good, { token }) // fills the page
+  for (let round = 0; round < 3; round++) {
+    const before = await answered()
+    const ok = await app.call(good, { token })
+    t.equal(ok.status, 200, `round ${round}: the same text is answered`)
+    t.same((ok.body as { result: { data: { items: { message: string }[] } } }).result.data.items.map((m) => m.message), ['remember me'])
+    t.equal((await answered()) - before, 1, `round ${round}: from the cache, by the fast path`)
+    t.equal((await app.call(bad, { token })).status, 400, `round ${round}: a limit of 0 is refused, every time`)
+    t.equal((await app.call(empty, { token })).status, 400, `round ${round}: an empty input is not "no input"`)
+    t.equal((await app.call(good, { token: await app.token('bayko') })).status, 200, `round ${round}: the other member, same text`)
+    // Membership is checked per caller, not remembered with the input.
+    t.equal((await app.call(good, { token: await app.token('londo') })).status, 404, `round ${round}: a non-member sending a remembered text`)
+  }
+})
