@@ -45,29 +45,11 @@ interface CallTally {
   time: BoundObserver
 }
 
-/** Counts by label value kept as plain numbers; `fold` hands them to prom-client (from a metric's collect). */
-function pendingCounts<T>() {
-  const pending = new Map<string, { labels: T; n: number }>()
-  return {
-    add(key: string, labels: T) {
-      const p = pending.get(key)
-      if (p) p.n++
-      else pending.set(key, { labels, n: 1 })
-    },
-    fold(inc: (labels: T, n: number) => void) {
-      for (const p of pending.values()) {
-        if (p.n === 0) continue
-        inc(p.labels, p.n)
-        p.n = 0
-      }
-    },
-  }
-}
-
 export function createMetrics(): Metrics {
   const registry = new Registry()
   const registers = [registry]
-  const hits = pendingCounts<{ entity: string }>()
+  /** Cache hits by entity since the last scrape. */
+  const hits = new Map<string, number>()
   /** Per procedure, per code (undefined: timed, counted elsewhere): the call's count since the last scrape and its latency observer. */
   const calls = new Map<string, Map<string | undefined, CallTally>>()
   const metrics: Omit<Metrics, 'observeCall' | 'countHit'> = {
@@ -99,7 +81,8 @@ export function createMetrics(): Metrics {
       labelNames: ['entity'],
       registers,
       collect() {
-        hits.fold((labels, n) => { this.inc(labels, n) })
+        for (const [entity, n] of hits) if (n > 0) this.inc({ entity }, n)
+        hits.clear()
       },
     }),
     cacheMisses: new Counter({ name: 'cruddur_cache_misses_total', help: 'Cache misses', labelNames: ['entity'], registers }),
@@ -183,7 +166,7 @@ export function createMetrics(): Metrics {
       c.time.observe(seconds)
     },
     countHit(entity) {
-      hits.add(entity, { entity })
+      hits.set(entity, (hits.get(entity) ?? 0) + 1)
     },
   }
 }
