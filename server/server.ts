@@ -44,6 +44,17 @@ function loggerOf(config: Config, logger: FastifyServerOptions['logger']): Fasti
   return { ...base, serializers: { ...base.serializers, req: requestLogLine } }
 }
 
+const INFO = 30
+const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: INFO, warn: 40, error: 50, fatal: 60, silent: Infinity }
+
+/** Whether a logger with these options writes info lines (request logs). */
+export function logsRequests(options: FastifyServerOptions['logger']): boolean {
+  if (!options) return false
+  if (options === true) return true
+  const level = (options as { level?: string }).level ?? 'info'
+  return (LEVELS[level] ?? INFO) <= INFO
+}
+
 /** Enough for a batch of well over 20 procedure names in the one route parameter. */
 const MAX_PARAM_LENGTH = 5000
 
@@ -52,8 +63,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const { logger, ...appOptions } = options
   const { timeouts } = config
   let closing = false
+  const loggerOptions = loggerOf(config, logger)
   const fastify = Fastify({
-    logger: loggerOf(config, logger),
+    logger: loggerOptions,
+    // Fastify's "incoming request" and "request completed" lines are info: below that level it would
+    // still build them for every request (about 2 µs of a 50 µs cache hit), to be dropped.
+    disableRequestLogging: !logsRequests(loggerOptions),
     childLoggerFactory: lazyChildLogger,
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH, querystringParser: memoQuerystringParser() },

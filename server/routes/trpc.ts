@@ -5,7 +5,7 @@
 import cors from '@fastify/cors'
 import underPressure from '@fastify/under-pressure'
 import { fastifyRequestHandler } from '@trpc/server/adapters/fastify'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AccessTokenVerifier } from '../auth/verifier.js'
 import type { Config } from '../config.js'
 import { ServiceError } from '../errors.js'
@@ -15,6 +15,8 @@ import { answerFastifyErrors, errorCounter, knowProcedures, retryAfterHeader } f
 import { fastPath } from '../trpc/fast-path.js'
 import { ssePath } from '../trpc/sse-path.js'
 import { appRouter } from '../trpc/router.js'
+
+type TrpcRequest = FastifyRequest<{ Params: { path: string } }>
 
 const PROCEDURES: ReadonlySet<string> = new Set(Object.keys(appRouter._def.procedures))
 
@@ -98,41 +100,67 @@ export default async function trpcRoutes(trpc: FastifyInstance, options: TrpcRou
 
   const tryFastPath = options.fastPath === false ? undefined : fastPath({ reads, metrics })
   const trySse = options.ssePath === false ? undefined : ssePath({ verifier, reads, conversations, realtime, metrics, countError })
+
+  /** Subscriptions (SSE path), then tRPC's own handler: whatever the fast path did not answer. */
+  async function adapter(req: TrpcRequest, reply: FastifyReply): Promise<FastifyReply> {
+    if (trySse && (await trySse(req, reply))) return reply
+    await fastifyRequestHandler({
+      router: appRouter,
+      createContext: ({ req, info }) => createContext({ req, info }),
+      onError({ error, path }) {
+        if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error, path }, 'procedure failed')
+        countError(path, error.code)
+      },
+      maxBatchSize: config.maxBatchSize,
+      responseMeta: retryAfterHeader,
+      req,
+      res: reply,
+      path: req.params.path,
+    })
+    return reply
+  }
+
+  /**
+   * The answer once the caller's calls are counted. `owned`: called from the handler itself, which may
+   * then return nothing: a cache hit (the fast path) sends its answer from the Redis reply's callback,
+   * with no promise of the handler's for Fastify to wait on. Else a promise of the sent reply.
+   */
+  function answer(req: TrpcRequest, reply: FastifyReply, sub: string | undefined, owned: boolean): Promise<FastifyReply> | undefined {
+    const answered = tryFastPath?.(req, reply, sub)
+    if (answered === undefined || answered === false) return adapter(req, reply)
+    if (!owned) return answered.then((ok) => (ok ? reply : adapter(req, reply)))
+    answered.then(
+      (ok) => {
+        // Not a hit after all: the adapter answers (its errors through Fastify's error handler, as a handler's would be).
+        if (!ok) adapter(req, reply).catch((err: unknown) => reply.send(err))
+      },
+      (err: unknown) => reply.send(err),
+    )
+    return undefined
+  }
+
+  /** Counts the caller's calls (reads at once, writes and subscription starts in Redis), then answers. */
+  function counted(req: TrpcRequest, reply: FastifyReply, calls: string[], sub: string | undefined, owned: boolean): Promise<FastifyReply> | undefined {
+    const counting = sub === undefined ? undefined : rateLimits.user(req, sub, calls)
+    if (counting) return counting.then(() => answer(req, reply, sub, false)!)
+    return answer(req, reply, sub, owned)
+  }
+
   trpc.route<{ Params: { path: string } }>({
     method: ['GET', 'POST'],
     url: '/:path',
     exposeHeadRoute: false,
-    async handler(req, reply) {
+    // Not an async function: a cache hit by a caller known moments ago runs synchronously up to its
+    // Redis command, and its answer is sent from that command's callback (see `answer`).
+    handler(req, reply) {
       const calls = callsOf(req.params.path, req.query)
       // Refused before any call runs: a batch's calls are work the client queued at once.
       if (calls.length > config.maxBatchSize) {
         throw new ServiceError('BAD_REQUEST', `a batch carries at most ${String(config.maxBatchSize)} calls`)
       }
-      let sub = subOf(verifier, req)
-      if (typeof sub === 'object') sub = await sub
-      if (sub !== undefined) {
-        const counting = rateLimits.user(req, sub, calls)
-        if (counting) await counting
-      }
-      if (tryFastPath) {
-        const answered = tryFastPath(req, reply, sub)
-        if (answered !== false && (await answered)) return reply
-      }
-      if (trySse && (await trySse(req, reply))) return reply
-      await fastifyRequestHandler({
-        router: appRouter,
-        createContext: ({ req, info }) => createContext({ req, info }),
-        onError({ error, path }) {
-          if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error, path }, 'procedure failed')
-          countError(path, error.code)
-        },
-        maxBatchSize: config.maxBatchSize,
-        responseMeta: retryAfterHeader,
-        req,
-        res: reply,
-        path: req.params.path,
-      })
-      return reply
+      const sub = subOf(verifier, req)
+      if (typeof sub === 'object') return sub.then((verified) => counted(req, reply, calls, verified, false)!)
+      return counted(req, reply, calls, sub, true)
     },
   })
   // Other methods are refused before their body is read (a PUT without a content type is no 415).

@@ -1,6 +1,7 @@
 // Request logs (pino) record each request, and never a token.
 import { Writable } from 'node:stream'
 import t from 'tap'
+import { logsRequests } from '../../server/server.js'
 import { testApp } from '../helpers/app.js'
 
 t.test('request logs never carry the bearer token', async (t) => {
@@ -28,4 +29,23 @@ t.test('request logs never carry the bearer token', async (t) => {
   t.notOk(log.includes(token.split('.')[2]!), 'no token signature in the logs')
   t.notOk(log.includes(token.split('.')[1]!), 'no token payload in the logs')
   t.notOk(/authorization/i.test(log), 'no authorization header in the logs')
+})
+
+t.test('request lines are built only when their level (info) is written', async (t) => {
+  for (const [level, logged] of [['info', true], ['debug', true], ['warn', false], ['silent', false]] as const) {
+    const lines: string[] = []
+    const stream = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk))
+        done()
+      },
+    })
+    const app = await testApp(t, { logger: { level, stream } })
+    await app.call('/trpc/users.me', { token: await app.token('andrewbrown') })
+    t.equal(app.app.initialConfig.disableRequestLogging, !logged, `${level}: Fastify's request logging ${logged ? 'on' : 'off'}`)
+    t.equal(lines.some((l) => l.includes('"msg":"request completed"')), logged, `${level}: request lines ${logged ? '' : 'not '}written`)
+  }
+  t.equal(logsRequests(false), false)
+  t.equal(logsRequests(true), true)
+  t.equal(logsRequests({}), true, "pino's default level is info")
 })
