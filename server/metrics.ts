@@ -33,8 +33,14 @@ export interface Metrics {
   }
   /** One procedure call's latency, and its count when `code` is given (label children are kept: this runs per call). */
   observeCall(procedure: string, code: string | undefined, seconds: number): void
+  /** The counter (and timer) of one procedure's calls with this code, to keep: a call through it takes no lookup. */
+  callObserver(procedure: string, code: string | undefined): (seconds: number) => void
   /** One cache hit of an entity kind (cruddur_cache_hits_total), counted in process until scraped. */
   countHit(entity: string): void
+  /** The counter of one entity kind's cache hits, to keep (as countHit, without a lookup). */
+  hitCounter(entity: string): () => void
+  /** One request answered by the fast path (cruddur_fast_path_responses_total), counted until scraped. */
+  countFastPathAnswer(): void
 }
 
 interface CallTally {
@@ -49,10 +55,11 @@ export function createMetrics(): Metrics {
   const registry = new Registry()
   const registers = [registry]
   /** Cache hits by entity since the last scrape. */
-  const hits = new Map<string, number>()
+  const hits = new Map<string, { pending: number }>()
+  let fastPathAnswers = 0
   /** Per procedure, per code (undefined: timed, counted elsewhere): the call's count since the last scrape and its latency observer. */
   const calls = new Map<string, Map<string | undefined, CallTally>>()
-  const metrics: Omit<Metrics, 'observeCall' | 'countHit'> = {
+  const metrics: Omit<Metrics, 'observeCall' | 'callObserver' | 'countHit' | 'hitCounter' | 'countFastPathAnswer'> = {
     registry,
     requests: new Counter({
       name: 'cruddur_trpc_requests_total',
@@ -81,8 +88,10 @@ export function createMetrics(): Metrics {
       labelNames: ['entity'],
       registers,
       collect() {
-        for (const [entity, n] of hits) if (n > 0) this.inc({ entity }, n)
-        hits.clear()
+        for (const [entity, h] of hits) {
+          if (h.pending > 0) this.inc({ entity }, h.pending)
+          h.pending = 0
+        }
       },
     }),
     cacheMisses: new Counter({ name: 'cruddur_cache_misses_total', help: 'Cache misses', labelNames: ['entity'], registers }),
@@ -103,6 +112,10 @@ export function createMetrics(): Metrics {
       name: 'cruddur_fast_path_responses_total',
       help: 'GET query requests answered without the tRPC adapter (cached JSON sent as stored)',
       registers,
+      collect() {
+        if (fastPathAnswers > 0) this.inc(fastPathAnswers)
+        fastPathAnswers = 0
+      },
     }),
     rateLimited: new Counter({
       name: 'cruddur_rate_limited_total',
@@ -155,18 +168,43 @@ export function createMetrics(): Metrics {
       publishFailures: new Counter({ name: 'cruddur_realtime_publish_failures_total', help: 'Rings the bus could not send', registers }),
     },
   }
+  function tallyOf(procedure: string, code: string | undefined): CallTally {
+    let byCode = calls.get(procedure)
+    if (!byCode) calls.set(procedure, (byCode = new Map<string | undefined, CallTally>()))
+    let c = byCode.get(code)
+    if (!c) byCode.set(code, (c = { labels: code === undefined ? undefined : { procedure, code }, pending: 0, time: metrics.duration.child({ procedure }) }))
+    return c
+  }
+  function hitsOf(entity: string): { pending: number } {
+    let h = hits.get(entity)
+    if (!h) hits.set(entity, (h = { pending: 0 }))
+    return h
+  }
   return {
     ...metrics,
     observeCall(procedure, code, seconds) {
-      let byCode = calls.get(procedure)
-      if (!byCode) calls.set(procedure, (byCode = new Map<string | undefined, CallTally>()))
-      let c = byCode.get(code)
-      if (!c) byCode.set(code, (c = { labels: code === undefined ? undefined : { procedure, code }, pending: 0, time: metrics.duration.child({ procedure }) }))
+      const c = tallyOf(procedure, code)
       c.pending++
       c.time.observe(seconds)
     },
+    callObserver(procedure, code) {
+      const c = tallyOf(procedure, code)
+      return (seconds) => {
+        c.pending++
+        c.time.observe(seconds)
+      }
+    },
     countHit(entity) {
-      hits.set(entity, (hits.get(entity) ?? 0) + 1)
+      hitsOf(entity).pending++
+    },
+    hitCounter(entity) {
+      const h = hitsOf(entity)
+      return () => {
+        h.pending++
+      }
+    },
+    countFastPathAnswer() {
+      fastPathAnswers++
     },
   }
 }

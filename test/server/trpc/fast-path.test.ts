@@ -1,5 +1,6 @@
 // The fast path must be indistinguishable from the tRPC adapter: same status, headers that matter
 // and body, for every query and error case. Two apps on the same backends, one with it, one without.
+import { Agent, request } from 'node:http'
 import t from 'tap'
 import { createClient } from '@cruddur/client'
 import { appRouter } from '../../../server/trpc/router.js'
@@ -175,4 +176,41 @@ t.test('remembered inputs and query strings: a refused input is refused every ti
     // Membership is checked per caller, not remembered with the input.
     t.equal((await app.call(good, { token: await app.token('londo') })).status, 404, `round ${round}: a non-member sending a remembered text`)
   }
+})
+
+t.test('one kept-alive connection: every request is authenticated by its own Authorization header', async (t) => {
+  const app = await testApp(t)
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => {
+    agent.destroy()
+  })
+  const url = new URL(app.url)
+  const me = (authorization?: string) =>
+    new Promise<{ status: number; handle: string | undefined; reused: boolean }>((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, path: '/trpc/users.me', agent, headers: authorization ? { authorization } : {} }, (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (c: string) => (text += c))
+        res.on('end', () => {
+          const body = JSON.parse(text) as { result?: { data: { handle: string } } }
+          resolve({ status: res.statusCode ?? 0, handle: body.result?.data.handle, reused: req.reusedSocket })
+        })
+      })
+      req.on('error', reject)
+      req.end()
+    })
+  const ttlSeconds = 3
+  const brown = `Bearer ${await app.token('andrewbrown', { ttlSeconds })}`
+  const expiresAt = Date.now() + ttlSeconds * 1000
+  const bayko = `Bearer ${await app.token('bayko')}`
+  t.match(await me(brown), { status: 200, handle: 'andrewbrown' })
+  t.match(await me(brown), { status: 200, handle: 'andrewbrown', reused: true }, 'the same header again, same connection')
+  t.match(await me(bayko), { status: 200, handle: 'bayko', reused: true }, 'another caller on the same connection is that caller')
+  t.match(await me(brown), { status: 200, handle: 'andrewbrown', reused: true })
+  t.match(await me(), { status: 401, reused: true }, 'no header after a known one: refused')
+  t.match(await me(`${brown}x`), { status: 401, reused: true }, 'a forged signature after a known one: refused')
+  t.match(await me(brown), { status: 200, handle: 'andrewbrown', reused: true })
+  await new Promise((r) => setTimeout(r, expiresAt - Date.now() + 1000))
+  const expired = await me(brown)
+  t.match(expired, { status: 401, reused: true }, 'a token that expired while its connection stayed open: refused')
 })
