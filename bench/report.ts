@@ -48,7 +48,9 @@ export interface Ratios {
   staleReads: number | null
   /** Each cache-hit scenario (a-groups, a-groups-plain, a-messages) over d-baseline, by connection count. */
   hitVsBaseline?: Record<string, HitRatio[]>
-  /** Server CPU µs per request at the fixed rate, each cache-hit scenario's over d-baseline's. */
+  /** The one open-loop rate the cache hits and the baseline were compared at (req/s), when they were. */
+  commonRate?: number
+  /** Server CPU µs per request at the fixed rate (the common one when it ran), each cache-hit scenario's over d-baseline's. */
   cpuAtRateVsBaseline?: Record<string, number | null>
 }
 
@@ -112,12 +114,15 @@ export function ratios(scenarios: ScenarioResult[]): Ratios {
       const slices = sliceRps.map((rps, i) => rps / (base.sliceRps[i] ?? NaN)).filter(Number.isFinite)
       return [{ connections, median: median(slices), slices }]
     })
-    const a = s.cpuUsPerRequestAtRate?.server
-    const d = baseline!.cpuUsPerRequestAtRate?.server
+    // At the common rate when it ran (the same rate for both), else each at its own.
+    const common = s.cpuAtCommonRate && baseline!.cpuAtCommonRate
+    const a = common ? s.cpuAtCommonRate!.perRequest.server : s.cpuUsPerRequestAtRate?.server
+    const d = common ? baseline!.cpuAtCommonRate!.perRequest.server : baseline!.cpuUsPerRequestAtRate?.server
     cpuAtRateVsBaseline[s.id] = a !== undefined && d !== undefined && d > 0 ? a / d : null
   }
   return {
     ...(baseline && hits.length ? { hitVsBaseline, cpuAtRateVsBaseline } : {}),
+    ...(baseline?.cpuAtCommonRate ? { commonRate: baseline.cpuAtCommonRate.rate } : {}),
     cacheHitVsBaseline: over('a-groups', 'd-baseline'),
     groupsCacheVsNoCache: over('a-groups', 'b-groups'),
     messagesCacheVsNoCache: over('a-messages', 'b-messages'),
@@ -145,8 +150,16 @@ export function hitRatioLines(r: Ratios): string[] {
   return Object.entries(r.hitVsBaseline ?? {}).map(
     ([id, byC]) =>
       `${id} / d-baseline req/s: ${byC.map((h) => `${h.median.toFixed(2)}× at ${h.connections} connections (slices ${h.slices.map((x) => x.toFixed(2)).join(', ')})`).join('; ')}` +
-      (r.cpuAtRateVsBaseline?.[id] != null ? `; server CPU per request at the fixed rate ${r.cpuAtRateVsBaseline[id].toFixed(2)}× the baseline's` : ''),
+      (r.cpuAtRateVsBaseline?.[id] != null
+        ? `; server CPU per request at ${r.commonRate ? `the same fixed rate (${r.commonRate}/s)` : 'the fixed rate'} ${r.cpuAtRateVsBaseline[id].toFixed(2)}× the baseline's`
+        : ''),
   )
+}
+
+/** CPU µs per request at the common rate (at its own half-saturation rate in parentheses), or at its own. */
+function atRate(s: ScenarioResult): string {
+  const own = s.cpuUsPerRequestAtRate ? Math.round(s.cpuUsPerRequestAtRate.server).toString() : '-'
+  return s.cpuAtCommonRate ? `${Math.round(s.cpuAtCommonRate.perRequest.server)} (${own})` : own
 }
 
 const ms = (v: number) => (Number.isFinite(v) ? (v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)) : '-')
@@ -161,7 +174,7 @@ export function table(results: BenchResults): string {
       const by = s.byConnections?.find((b) => b.connections === c)
       return by ? Math.round(by.rps).toString() : '-'
     }),
-    s.cpuUsPerRequestAtRate ? Math.round(s.cpuUsPerRequestAtRate.server).toString() : '-',
+    atRate(s),
     ms(s.fixedRate.latency.p50),
     ms(s.fixedRate.latency.p97_5),
     ms(s.fixedRate.latency.p99),
@@ -180,7 +193,7 @@ export function table(results: BenchResults): string {
   const x = (v: number | null, digits = 2) => (v === null ? 'n/a' : `${v.toFixed(digits)}×`)
   out.push(
     '',
-    `srv µs/req@rate: the server process's CPU time per request in the fixed-rate round (the primary cost figure); @Nc: req/s with N connections`,
+    `srv µs/req@rate: the server process's CPU time per request at a fixed open-loop rate (the primary cost figure): for the cache hits and the baseline at one common rate, with the figure at each one's own half-saturation rate in parentheses; @Nc: req/s with N connections`,
     `srv µs/req: the same in the throughput round; cores srv/all: cores busy with the server / on the whole machine (of ${results.machine.nproc}) in the throughput round`,
     pinningLine(results.machine),
     `req/s: max rate, ${results.options.connections} connections, no pipelining; latency: ${results.options.latencyDriver} at ${Math.round(results.options.latencyLoad * 100)}% of each scenario's req/s` +
@@ -272,11 +285,11 @@ export function markdown(results: BenchResults): string {
     '',
     `${pinningLine(m)}.`,
     '',
-    `| scenario | server CPU µs/req at the fixed rate | req/s | ${o.connectionCounts.map((c) => `req/s, ${c} conn.`).join(' | ')}${o.connectionCounts.length ? ' | ' : ''}p50 ms | p97.5 ms | p99 ms | errors | non-2xx | cache hit ratio | server RSS MB | server CPU µs/req (saturated) | cores: server / machine |`,
+    `| scenario | server CPU µs/req at the common fixed rate (at its own) | req/s | ${o.connectionCounts.map((c) => `req/s, ${c} conn.`).join(' | ')}${o.connectionCounts.length ? ' | ' : ''}p50 ms | p97.5 ms | p99 ms | errors | non-2xx | cache hit ratio | server RSS MB | server CPU µs/req (saturated) | cores: server / machine |`,
     `|---|--:|--:|${o.connectionCounts.map(() => '--:|').join('')}--:|--:|--:|--:|--:|--:|--:|--:|--:|`,
     ...results.scenarios.map(
       (s) =>
-        `| ${s.id} | ${s.cpuUsPerRequestAtRate ? Math.round(s.cpuUsPerRequestAtRate.server) : '–'} | ${Math.round(s.throughput.rps)} | ` +
+        `| ${s.id} | ${atRate(s).replace(/^-$/, '–')} | ${Math.round(s.throughput.rps)} | ` +
         o.connectionCounts.map((c) => `${Math.round(s.byConnections?.find((b) => b.connections === c)?.rps ?? NaN) || '–'} | `).join('') +
         `${ms(s.fixedRate.latency.p50)} | ${ms(s.fixedRate.latency.p97_5)} | ${ms(s.fixedRate.latency.p99)} | ` +
         `${s.errors} | ${s.non2xx} | ${pct(s.hitRatio)} | ${s.memory ? s.memory.rssMb.toFixed(0) : '–'} | ${Math.round(s.cpuUsPerRequest.server)} | ` +

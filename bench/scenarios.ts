@@ -99,6 +99,12 @@ export interface ScenarioResult {
    */
   cpuUsPerRequestAtRate?: CpuSplit
   /**
+   * The cache hits' and the baseline's cost compared at one rate: CPU microseconds per request with
+   * every one of them sent the same open-loop rate (half the slowest one's req/s). At each one's own
+   * half-saturation rate the faster server batches more per wake-up, which flatters its cost.
+   */
+  cpuAtCommonRate?: { rate: number; perRequest: CpuSplit; completed: number }
+  /**
    * CPU cores busy during the throughput round. A server process near 1.0 is saturated (Node runs
    * JavaScript on one core); with the server below that, the client or the machine was the limit.
    */
@@ -438,6 +444,9 @@ class Slices {
   readonly cpu: CpuMeter
   /** CPU over the fixed-rate rounds. */
   readonly cpuAtRate: CpuMeter
+  /** CPU over the common-rate rounds (cache hits and baseline only). */
+  readonly cpuAtCommon: CpuMeter
+  readonly common = new RoundTally()
   /** Throughput rounds by connection count: completed requests, seconds, and each slice's req/s. */
   readonly byConnections = new Map<number, { completed: number; durationSec: number; sliceRps: number[] }>()
   cache: CacheCounters | null
@@ -454,6 +463,7 @@ class Slices {
   ) {
     this.cpu = new CpuMeter([spec.target.pid], env.dynalite.pid)
     this.cpuAtRate = new CpuMeter([spec.target.pid], env.dynalite.pid)
+    this.cpuAtCommon = new CpuMeter([spec.target.pid], env.dynalite.pid)
     this.cache = spec.cached ? { hits: 0, misses: 0, redisErrors: 0 } : null
   }
 
@@ -500,6 +510,7 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
   for (const s of all) s.warningLines = []
   for (const s of all) if (s.cache) s.cache = { hits: 0, misses: 0, redisErrors: 0 }
 
+  let commonRate = 0
   const counts = [...new Set([...options.connectionCounts, options.connections])].sort((a, b) => a - b)
   env.log(`throughput: ${options.slices} × ${sliceSec}s each, interleaved, at ${counts.join(' and ')} connections`)
   for (let i = 0; i < options.slices && !env.signal.aborted; i++) {
@@ -563,6 +574,25 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
       }
     }
     for (const s of all) s.fixedRate = fromOpenLoop(s.fixed.result(s.rate))
+
+    // The cost comparison: the cache hits and the baseline at one rate, interleaved likewise.
+    const compared = all.filter((s) => s.spec.cached || s.spec.id === 'd-baseline')
+    if (compared.length > 1) {
+      commonRate = Math.max(1, Math.round(Math.min(...compared.map((s) => s.rps)) * options.latencyLoad))
+      env.log(`common rate (open-loop): ${compared.map((s) => s.spec.id).join(', ')} at ${commonRate}/s`)
+      for (let i = 0; i < options.slices && !env.signal.aborted; i++) {
+        for (const s of compared) {
+          const next = cycler(s.spec.requests)
+          const url = s.spec.target.url
+          await s.slice(env, async () => {
+            s.cpuAtCommon.start()
+            const r = await openLoop(env.driver, { rate: commonRate, durationSec: sliceSec, signal: env.signal, tally: s.common, next: () => ({ ...next(), url }) })
+            s.cpuAtCommon.stop()
+            return r
+          })
+        }
+      }
+    }
   }
 
   return all.map((s) => {
@@ -589,6 +619,9 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
     }, {
       byConnections: [...s.byConnections].map(([connections, by]) => ({ connections, rps: by.completed / (by.durationSec || 1), sliceRps: by.sliceRps })),
       ...(s.fixedRate!.driver === 'open-loop' ? { cpuUsPerRequestAtRate: s.cpuAtRate.summary(s.fixedRate!.completed).perRequest } : {}),
+      ...(commonRate > 0 && s.common.completed > 0
+        ? { cpuAtCommonRate: { rate: commonRate, perRequest: s.cpuAtCommon.summary(s.common.completed).perRequest, completed: s.common.completed } }
+        : {}),
     })
   })
 }
