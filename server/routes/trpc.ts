@@ -44,28 +44,13 @@ function tokenOf(req: FastifyRequest): string | undefined {
   }
 }
 
-/**
- * Per connection, the Authorization header of its last request whose token was verified, whose it
- * is and until when (ms): a client sends the same header again and again on its connection, and
- * comparing it with the last one costs less than finding its token among all (a proxy's connection
- * carrying several users' requests just takes the longer way more often).
- */
-const lastCaller = new WeakMap<object, { header: string; sub: string; until: number }>()
-
 /** Whose calls these are, for the per-user limits; undefined (not limited here) when the token is no good: it is refused later. */
 function subOf(verifier: AccessTokenVerifier, req: FastifyRequest): Promise<string | undefined> | string | undefined {
-  const header = req.headers.authorization
-  const socket = req.raw.socket
-  const last = lastCaller.get(socket)
-  if (last !== undefined && last.header === header && last.until > Date.now()) return last.sub
   const token = tokenOf(req)
   if (!token) return undefined
   // A token seen moments ago is known without waiting: cache hits take no promise here.
   const known = verifier.known?.(token)
-  if (known) {
-    if (typeof header === 'string') lastCaller.set(socket, { header, sub: known.sub, until: known.exp * 1000 })
-    return known.sub
-  }
+  if (known) return known.sub
   return verifier.verify(token).then(
     (v) => v.sub,
     () => undefined,

@@ -120,7 +120,15 @@ export function fastPath(deps: { reads: CachedReads; metrics: Metrics }) {
     return batch ? joined(queries, inputs, caller, tally) : queries[0]!.answer(caller, inputs[0], reads.hits, tally)
   }
 
-  async function joined(queries: FastQuery[], inputs: readonly unknown[], caller: UserShort, tally: Kind[]): Promise<Buffer | undefined> {
+  function joined(queries: FastQuery[], inputs: readonly unknown[], caller: UserShort, tally: Kind[]): Promise<Buffer | undefined> {
+    // A batch of one (what a client's batch link sends when one query was asked): one callback, no async frame.
+    if (queries.length === 1) {
+      return Promise.resolve(queries[0]!.answer(caller, inputs[0], reads.hits, tally)).then((part) => (part ? Buffer.concat([BATCH_OPEN, part, BATCH_CLOSE]) : undefined))
+    }
+    return joinedMany(queries, inputs, caller, tally)
+  }
+
+  async function joinedMany(queries: FastQuery[], inputs: readonly unknown[], caller: UserShort, tally: Kind[]): Promise<Buffer | undefined> {
     const pending: (HitBytes | Buffer)[] = []
     for (let i = 0; i < queries.length; i++) pending.push(queries[i]!.answer(caller, inputs[i], reads.hits, tally))
     const parts: Buffer[] = [BATCH_OPEN]
