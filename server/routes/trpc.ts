@@ -3,7 +3,7 @@
 // security headers, CORS for configured origins, overload (503), the per-address rate limit, the
 // batch cap and the per-user rate limits. Every failure in this scope is answered by trpc/errors.ts.
 import cors from '@fastify/cors'
-import underPressure from '@fastify/under-pressure'
+import underPressurePlugin from '@fastify/under-pressure'
 import { fastifyRequestHandler } from '@trpc/server/adapters/fastify'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AccessTokenVerifier } from '../auth/verifier.js'
@@ -15,6 +15,9 @@ import { answerFastifyErrors, errorCounter, knowProcedures, retryAfterHeader } f
 import { fastPath } from '../trpc/fast-path.js'
 import { ssePath } from '../trpc/sse-path.js'
 import { appRouter } from '../trpc/router.js'
+
+/** Seconds an overloaded instance tells clients to wait. */
+const OVERLOAD_RETRY_AFTER_SECONDS = 5
 
 type TrpcRequest = FastifyRequest<{ Params: { path: string } }>
 
@@ -70,6 +73,19 @@ export default async function trpcRoutes(trpc: FastifyInstance, options: TrpcRou
   trpc.removeAllContentTypeParsers()
   trpc.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => { done(null, body) })
 
+  // Overload: past the event loop delay (or heap) limit, calls answer 503 with Retry-After at once
+  // rather than queueing behind the work already late. Health and metrics stay outside this scope.
+  // @fastify/under-pressure samples both; it is registered in a scope of its own without routes, so
+  // its check runs in a hook of ours below, without the options object its own hook builds per request.
+  let underPressure = (): boolean => false
+  await trpc.register(async (sampler) => {
+    await sampler.register(underPressurePlugin, {
+      maxEventLoopDelay: config.pressure.maxEventLoopDelayMs,
+      ...(config.pressure.maxHeapUsedBytes ? { maxHeapUsedBytes: config.pressure.maxHeapUsedBytes } : {}),
+    })
+    underPressure = () => sampler.isUnderPressure()
+  })
+
   // A callback hook, not an async one: it runs on every request, cache hits included.
   trpc.addHook('onRequest', (req, reply, done) => {
     // Answers of the API are per caller and JSON: never stored by a cache, never sniffed as HTML.
@@ -90,12 +106,10 @@ export default async function trpcRoutes(trpc: FastifyInstance, options: TrpcRou
       maxAge: 600,
     })
   }
-  // Overload: past the event loop delay (or heap) limit, calls answer 503 with Retry-After at once
-  // rather than queueing behind the work already late. Health and metrics stay outside this scope.
-  await trpc.register(underPressure, {
-    maxEventLoopDelay: config.pressure.maxEventLoopDelayMs,
-    ...(config.pressure.maxHeapUsedBytes ? { maxHeapUsedBytes: config.pressure.maxHeapUsedBytes } : {}),
-    retryAfter: 5,
+  // After CORS, so that a browser can read the refusal.
+  trpc.addHook('onRequest', (_req, _reply, done) => {
+    if (underPressure()) done(new ServiceError('SERVICE_UNAVAILABLE', 'Service Unavailable', { retryAfterSeconds: OVERLOAD_RETRY_AFTER_SECONDS }))
+    else done()
   })
 
   const tryFastPath = options.fastPath === false ? undefined : fastPath({ reads, metrics })
