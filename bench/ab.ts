@@ -1,0 +1,177 @@
+// npm run bench:ab -- [--scenario groups|plain|messages] [--connections 50] [--rate N] [--slices 30] [--slice 0.5]
+//                     [--perf-map] name=<checkout>[:baseline][:ENV=value...] ...
+// A/B of server builds on the cache-hit path: each variant is a checkout (a `git worktree` of another
+// commit, say) whose server/main.ts runs with the same backends, fixtures and warm cache; `:baseline`
+// runs that checkout's bench/baseline-server.ts instead. Variants take turns in short interleaved
+// slices (0.5 s by default, pinned to CPU 0 as in `npm run bench`), so that the machine's drift falls
+// on all of them alike, and the totals compare their req/s and server CPU per request, the first
+// variant being the reference. Closed loop at N connections, or open loop at a fixed `--rate`.
+// With --perf-map the servers run with `--perf-basic-prof-only-functions`, for `perf record -p <pid>`.
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { Redis } from 'ioredis'
+import { quietNodeVersionWarning } from '../server/lib/process.js'
+import { freePort } from '../test/helpers/ports.js'
+import { CLIENT_ID, createConversations, createDatabase, createMessageTable, createSigning, createUsers, POOL_ID } from './fixtures.js'
+import { closedLoop, HttpDriver, type Op, openLoop } from './load.js'
+import { groupsPlainRequests, groupsRequests, messagesRequests } from './scenarios.js'
+import { killAllNow, pinLoadGenerator, startDynaliteChild, startServer, stopAll } from './servers.js'
+
+quietNodeVersionWarning()
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    scenario: { type: 'string', default: 'groups' },
+    connections: { type: 'string', default: '50' },
+    rate: { type: 'string' },
+    slices: { type: 'string', default: '30' },
+    slice: { type: 'string', default: '0.5' },
+    'perf-map': { type: 'boolean', default: false },
+  },
+})
+const scenario = values.scenario
+if (!['groups', 'plain', 'messages'].includes(scenario) || positionals.length < 1) {
+  console.error('usage: npm run bench:ab -- [--scenario groups|plain|messages] [--connections N] [--rate N] [--slices N] [--slice S] name=<dir>[:baseline][:ENV=v] ...')
+  process.exit(2)
+}
+const connections = Number(values.connections)
+const rate = values.rate === undefined ? undefined : Number(values.rate)
+
+interface Variant {
+  name: string
+  dir: string
+  baseline: boolean
+  env: Record<string, string>
+}
+const variants: Variant[] = positionals.map((p) => {
+  const at = p.indexOf('=')
+  const [dir = '', ...rest] = p.slice(at + 1).split(':')
+  if (at < 1 || !existsSync(join(dir, 'server', 'main.ts'))) throw new Error(`${p}: expected name=<checkout>[:baseline][:ENV=value]`)
+  const env = Object.fromEntries(rest.filter((r) => r.includes('=')).map((r) => [r.slice(0, r.indexOf('=')), r.slice(r.indexOf('=') + 1)]))
+  return { name: p.slice(0, at), dir: resolve(dir), baseline: rest.includes('baseline'), env }
+})
+
+const cpuMicros = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10_000 // utime + stime, in 100 Hz ticks
+}
+
+async function main() {
+  const pinning = pinLoadGenerator()
+  const prefix = `cmab_${Math.random().toString(36).slice(2, 10)}`
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
+  const dynalite = await startDynaliteChild()
+  await createMessageTable(dynalite.url, 'cruddur-messages')
+  const db = await createDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
+  const signing = await createSigning()
+  const common: Record<string, string> = {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: db.url,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    AWS_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL_DYNAMODB: dynalite.url,
+    DDB_MESSAGE_TABLE: 'cruddur-messages',
+    COGNITO_USER_POOL_ID: POOL_ID,
+    COGNITO_CLIENT_ID: CLIENT_ID,
+    COGNITO_JWKS_FILE: signing.jwksFile,
+    CACHE_KEY_PREFIX: prefix,
+    CACHE_MODE: 'auto',
+    METRICS_TOKEN: crypto.randomUUID(),
+    RATE_LIMIT_READS_PER_MINUTE: '1000000000',
+    RATE_LIMIT_WRITES_PER_MINUTE: '1000000000',
+    RATE_LIMIT_ADDRESS_PER_MINUTE: '1000000000',
+    RATE_LIMIT_SUBSCRIPTIONS_PER_MINUTE: '1000000000',
+  }
+  const children: { kill(): void }[] = []
+  try {
+    // Fixtures through this checkout's server, as the bench writes them.
+    const writer = await startServer('fixtures', common)
+    const driver = new HttpDriver(32)
+    const users = await createUsers(db.sql, signing, 200)
+    await createConversations(driver, writer.url, users, 400, 3, 32)
+    const requests = { groups: groupsRequests(users), plain: groupsPlainRequests(users), messages: messagesRequests(users) }[scenario as 'groups']
+    // The baseline's keys hold the bytes the server answers each user's request with.
+    const bodies = await Promise.all(requests.map((r) => driver.send({ ...r, url: writer.url }).then((res) => res.body)))
+    await Promise.all(bodies.map((b, i) => redis.set(`${prefix}:baseline:${i}`, b, 'EX', 3600)))
+    const baselineRequests = requests.map((r, i) => ({ ...r, path: `/baseline/${i}` }))
+    driver.close()
+    writer.proc.kill('SIGTERM')
+
+    const servers = await Promise.all(
+      variants.map(async (v) => {
+        const port = await freePort()
+        const args = [...(values['perf-map'] ? ['--perf-basic-prof-only-functions'] : []), '--import', 'tsx', v.baseline ? 'bench/baseline-server.ts' : 'server/main.ts']
+        const [command, argv] = pinning.pinned ? ['taskset', ['-c', pinning.serverCpus, process.execPath, ...args]] : [process.execPath, args]
+        const proc = spawn(command, argv, {
+          cwd: v.dir,
+          env: { ...process.env, ...common, ...v.env, PORT: String(port), HOST: '127.0.0.1', BASELINE_PREFIX: `${prefix}:baseline:` },
+          stdio: ['ignore', 'ignore', 'inherit'],
+        })
+        children.push(proc)
+        const url = `http://127.0.0.1:${port}`
+        for (let i = 0; ; i++) {
+          try {
+            if ((await fetch(url + (v.baseline ? '/health' : '/ready'))).status === 200) break
+          } catch {
+            // not listening yet
+          }
+          if (i > 600) throw new Error(`${v.name} did not start`)
+          await new Promise((r) => setTimeout(r, 100))
+        }
+        const reqs: Omit<Op, 'url'>[] = v.baseline ? baselineRequests : requests
+        return { ...v, url, pid: proc.pid!, reqs, driver: new HttpDriver(connections), at: 0, n: 0, sec: 0, cpu: 0, paired: [] as number[] }
+      }),
+    )
+    console.log(`${scenario}, ${rate ? `open loop at ${rate}/s` : `closed loop at ${connections} connections`}, ${values.slices} × ${values.slice} s slices each; pids ${servers.map((s) => `${s.name} ${s.pid}`).join(', ')}`)
+    const round = (s: (typeof servers)[number], durationSec: number) => {
+      const next = () => ({ ...s.reqs[s.at++ % s.reqs.length]!, url: s.url })
+      return rate ? openLoop(s.driver, { durationSec, rate, next }) : closedLoop(s.driver, { durationSec, concurrency: connections, next })
+    }
+    for (const s of servers) await round(s, 2) // warm-up: the cache, the JIT, the connections
+    for (let i = 0; i < Number(values.slices); i++) {
+      const rps: number[] = []
+      for (const k of i % 2 ? [...servers.keys()].reverse() : [...servers.keys()]) {
+        const s = servers[k]!
+        const c0 = cpuMicros(s.pid)
+        const r = await round(s, Number(values.slice))
+        s.cpu += cpuMicros(s.pid) - c0
+        s.n += r.completed
+        s.sec += r.durationSec
+        if (r.errors || r.non2xx) console.log(`${s.name}: ${r.errors} errors, ${r.non2xx} non-2xx`)
+        rps[k] = r.rps
+      }
+      for (let k = 1; k < servers.length; k++) servers[k]!.paired.push(rps[k]! / rps[0]!)
+    }
+    const ref = servers[0]!
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
+    for (const s of servers) {
+      const vs = s === ref ? '' : `  vs ${ref.name}: req/s ${(s.n / s.sec / (ref.n / ref.sec)).toFixed(3)} (median of paired slices ${median(s.paired).toFixed(3)}), CPU ${(s.cpu / s.n / (ref.cpu / ref.n)).toFixed(3)}`
+      console.log(`${s.name.padEnd(12)} ${(s.n / s.sec).toFixed(0).padStart(6)} req/s  ${(s.cpu / s.n).toFixed(1).padStart(6)} µs CPU/req${vs}`)
+    }
+    for (const s of servers) s.driver.close()
+  } finally {
+    for (const c of children) c.kill()
+    await stopAll()
+    await db.drop().catch(() => {})
+    await signing.cleanup().catch(() => {})
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
+      cursor = next
+      if (keys.length) await redis.del(...keys)
+    } while (cursor !== '0')
+    redis.disconnect()
+  }
+}
+
+process.on('exit', killAllNow)
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err)
+    process.exit(1)
+  },
+)
