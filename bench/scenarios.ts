@@ -561,18 +561,23 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
       const url = s.spec.target.url
       await Promise.all(Array.from({ length: options.connections }, () => env.driver.send({ method: 'GET', url, path: '/health', headers: {} })))
     }
-    for (let i = 0; i < options.slices && !env.signal.aborted; i++) {
-      for (const s of all) {
-        const next = cycler(s.spec.requests)
-        const url = s.spec.target.url
-        await s.slice(env, async () => {
-          s.cpuAtRate.start()
-          const r = await openLoop(env.driver, { rate: s.rate, durationSec: sliceSec, signal: env.signal, tally: s.fixed, next: () => ({ ...next(), url }) })
-          s.cpuAtRate.stop()
-          return r
-        })
+    /** Open-loop rounds in interleaved slices, each scenario at its rate, into its tally and CPU meter. */
+    const openLoopSlices = async (scenarios: Slices[], round: (s: Slices) => { rate: number; tally: RoundTally; cpu: CpuMeter }) => {
+      for (let i = 0; i < options.slices && !env.signal.aborted; i++) {
+        for (const s of scenarios) {
+          const next = cycler(s.spec.requests)
+          const url = s.spec.target.url
+          const { rate, tally, cpu } = round(s)
+          await s.slice(env, async () => {
+            cpu.start()
+            const r = await openLoop(env.driver, { rate, durationSec: sliceSec, signal: env.signal, tally, next: () => ({ ...next(), url }) })
+            cpu.stop()
+            return r
+          })
+        }
       }
     }
+    await openLoopSlices(all, (s) => ({ rate: s.rate, tally: s.fixed, cpu: s.cpuAtRate }))
     for (const s of all) s.fixedRate = fromOpenLoop(s.fixed.result(s.rate))
 
     // The cost comparison: the cache hits and the baseline at one rate, interleaved likewise.
@@ -580,18 +585,7 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
     if (compared.length > 1) {
       commonRate = Math.max(1, Math.round(Math.min(...compared.map((s) => s.rps)) * options.latencyLoad))
       env.log(`common rate (open-loop): ${compared.map((s) => s.spec.id).join(', ')} at ${commonRate}/s`)
-      for (let i = 0; i < options.slices && !env.signal.aborted; i++) {
-        for (const s of compared) {
-          const next = cycler(s.spec.requests)
-          const url = s.spec.target.url
-          await s.slice(env, async () => {
-            s.cpuAtCommon.start()
-            const r = await openLoop(env.driver, { rate: commonRate, durationSec: sliceSec, signal: env.signal, tally: s.common, next: () => ({ ...next(), url }) })
-            s.cpuAtCommon.stop()
-            return r
-          })
-        }
-      }
+      await openLoopSlices(compared, (s) => ({ rate: commonRate, tally: s.common, cpu: s.cpuAtCommon }))
     }
   }
 
