@@ -35,9 +35,7 @@ export interface Metrics {
   observeCall(procedure: string, code: string | undefined, seconds: number): void
   /** The counter (and timer) of one procedure's calls with this code, to keep: a call through it takes no lookup. */
   callObserver(procedure: string, code: string | undefined): (seconds: number) => void
-  /** One cache hit of an entity kind (cruddur_cache_hits_total), counted in process until scraped. */
-  countHit(entity: string): void
-  /** The counter of one entity kind's cache hits, to keep (as countHit, without a lookup). */
+  /** The counter of one entity kind's cache hits (cruddur_cache_hits_total), to keep: counted in process until scraped. */
   hitCounter(entity: string): () => void
   /** One request answered by the fast path (cruddur_fast_path_responses_total), counted until scraped. */
   countFastPathAnswer(): void
@@ -59,7 +57,7 @@ export function createMetrics(): Metrics {
   let fastPathAnswers = 0
   /** Per procedure, per code (undefined: timed, counted elsewhere): the call's count since the last scrape and its latency observer. */
   const calls = new Map<string, Map<string | undefined, CallTally>>()
-  const metrics: Omit<Metrics, 'observeCall' | 'callObserver' | 'countHit' | 'hitCounter' | 'countFastPathAnswer'> = {
+  const metrics: Omit<Metrics, 'observeCall' | 'callObserver' | 'hitCounter' | 'countFastPathAnswer'> = {
     registry,
     requests: new Counter({
       name: 'cruddur_trpc_requests_total',
@@ -175,11 +173,6 @@ export function createMetrics(): Metrics {
     if (!c) byCode.set(code, (c = { labels: code === undefined ? undefined : { procedure, code }, pending: 0, time: metrics.duration.child({ procedure }) }))
     return c
   }
-  function hitsOf(entity: string): { pending: number } {
-    let h = hits.get(entity)
-    if (!h) hits.set(entity, (h = { pending: 0 }))
-    return h
-  }
   return {
     ...metrics,
     observeCall(procedure, code, seconds) {
@@ -194,13 +187,12 @@ export function createMetrics(): Metrics {
         c.time.observe(seconds)
       }
     },
-    countHit(entity) {
-      hitsOf(entity).pending++
-    },
     hitCounter(entity) {
-      const h = hitsOf(entity)
+      let h = hits.get(entity)
+      if (!h) hits.set(entity, (h = { pending: 0 }))
+      const counted = h
       return () => {
-        h.pending++
+        counted.pending++
       }
     },
     countFastPathAnswer() {

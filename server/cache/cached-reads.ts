@@ -62,6 +62,13 @@ export interface CachedReads extends Reads {
 
 export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics): CachedReads {
   const flights = new Map<string, Promise<Flight>>()
+  // Bound once: counting a hit takes no lookup.
+  const countHit: Record<Kind, () => void> = {
+    messages: metrics.hitCounter('messages'),
+    groups: metrics.hitCounter('groups'),
+    participants: metrics.hitCounter('participants'),
+    user: metrics.hitCounter('user'),
+  }
 
   /** The source's answer, stored and handed on as its envelope. */
   async function load(read: () => Promise<unknown>): Promise<string | null> {
@@ -108,7 +115,7 @@ export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics
     const seen = await cache.lookup(ref)
     if (seen === null) return load(read) // cache unusable: straight to the source
     if ('hit' in seen) {
-      metrics.countHit(kind)
+      countHit[kind]()
       return seen.hit
     }
     metrics.cacheMisses.inc({ entity: kind })
@@ -167,14 +174,6 @@ export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics
   function hit(ref: EntryRef, kind: Kind, tally: Kind[]): HitBytes {
     tally.push(kind)
     return cache.hitBytes(ref)
-  }
-
-  // Bound once: counting a request's hits takes no lookup.
-  const countHit: Record<Kind, () => void> = {
-    messages: metrics.hitCounter('messages'),
-    groups: metrics.hitCounter('groups'),
-    participants: metrics.hitCounter('participants'),
-    user: metrics.hitCounter('user'),
   }
 
   const hits: CacheHits = {

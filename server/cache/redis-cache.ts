@@ -218,8 +218,8 @@ export function createRedisCache(options: RedisCacheOptions): CacheBackend {
   }
 
   /** A stored value's bytes after its tag, if the tag is current: sent as they are, never decoded. */
-  const bytesOf = (value: Buffer | null): Buffer | undefined => {
-    failures = 0
+  const bytesOf = (answer: Buffer | null): Buffer | undefined => {
+    const value = succeeded(answer)
     if (value === null) return undefined
     const bar = value.indexOf(TAG_END)
     return bar > 0 && current(value.toString('latin1', 0, bar)) ? value.subarray(bar + 1) : undefined

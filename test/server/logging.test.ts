@@ -41,8 +41,20 @@ t.test('request lines are built only when their level (info) is written', async 
       },
     })
     const app = await testApp(t, { logger: { level, stream } })
-    await app.call('/trpc/users.me', { token: await app.token('andrewbrown') })
+    const token = await app.token('andrewbrown')
+    // A request's logger asks the root whether info is on before it builds a line (lazy-child-logger.ts):
+    // counting those questions shows whether Fastify tried to log the request at all.
+    const root = app.app.log as typeof app.app.log & { isLevelEnabled(level: string): boolean }
+    const asks = root.isLevelEnabled.bind(root)
+    let infoAsked = 0
+    root.isLevelEnabled = (l: string) => {
+      if (l === 'info') infoAsked++
+      return asks(l)
+    }
+    await app.call('/trpc/users.me', { token })
+    root.isLevelEnabled = asks
     t.equal(lines.some((l) => l.includes('"msg":"request completed"')), logged, `${level}: request lines ${logged ? '' : 'not '}written`)
+    if (!logged) t.equal(infoAsked, 0, `${level}: no request line even attempted`)
   }
   // Below info, Fastify's request logging is off altogether (it would build each line to drop it).
   t.equal(logsRequests({ level: 'warn' }), false)
