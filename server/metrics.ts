@@ -37,9 +37,15 @@ export interface Metrics {
   callObserver(procedure: string, code: string | undefined): (seconds: number) => void
   /** The counter of one entity kind's cache hits (cruddur_cache_hits_total), to keep: counted in process until scraped. */
   hitCounter(entity: string): () => void
-  /** One request answered by the fast path (cruddur_fast_path_responses_total), counted until scraped. */
-  countFastPathAnswer(): void
+  /**
+   * One request answered by the fast path (cruddur_fast_path_responses_total), at the server's front
+   * door or inside Fastify (its `via` label), counted until scraped.
+   */
+  countFastPathAnswer(via: FastPathVia): void
 }
+
+/** Where the fast path answered: before Fastify routed the request, or inside it. */
+export type FastPathVia = 'front_door' | 'fastify'
 
 interface CallTally {
   /** The requests counter's labels; undefined for calls that are timed here but counted elsewhere. */
@@ -54,7 +60,7 @@ export function createMetrics(): Metrics {
   const registers = [registry]
   /** Cache hits by entity since the last scrape. */
   const hits = new Map<string, { pending: number }>()
-  let fastPathAnswers = 0
+  const fastPathAnswers: Record<FastPathVia, number> = { front_door: 0, fastify: 0 }
   /** Per procedure, per code (undefined: timed, counted elsewhere): the call's count since the last scrape and its latency observer. */
   const calls = new Map<string, Map<string | undefined, CallTally>>()
   const metrics: Omit<Metrics, 'observeCall' | 'callObserver' | 'hitCounter' | 'countFastPathAnswer'> = {
@@ -108,11 +114,15 @@ export function createMetrics(): Metrics {
     redisErrors: new Counter({ name: 'cruddur_redis_errors_total', help: 'Failed or timed-out Redis commands', registers }),
     fastPathAnswers: new Counter({
       name: 'cruddur_fast_path_responses_total',
-      help: 'GET query requests answered without the tRPC adapter (cached JSON sent as stored)',
+      help: 'GET query requests answered without the tRPC adapter (cached JSON sent as stored), by where: front_door (before Fastify) or fastify',
+      labelNames: ['via'],
       registers,
       collect() {
-        if (fastPathAnswers > 0) this.inc(fastPathAnswers)
-        fastPathAnswers = 0
+        for (const via of ['front_door', 'fastify'] as const) {
+          // Both series exist from the first scrape on, so a rate over them never starts from nothing.
+          this.inc({ via }, fastPathAnswers[via])
+          fastPathAnswers[via] = 0
+        }
       },
     }),
     rateLimited: new Counter({
@@ -195,8 +205,8 @@ export function createMetrics(): Metrics {
         counted.pending++
       }
     },
-    countFastPathAnswer() {
-      fastPathAnswers++
+    countFastPathAnswer(via) {
+      fastPathAnswers[via]++
     },
   }
 }

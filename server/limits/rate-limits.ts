@@ -28,6 +28,14 @@ export interface RateLimits {
    * are decided at once (undefined); a write or subscription start returns the promise of its count.
    */
   user(req: FastifyRequest, sub: string, calls: readonly string[]): Promise<void> | undefined
+  /**
+   * For a request answered outside Fastify (server/trpc/hit-door.ts): counts it for `address` and its
+   * `reads` read calls for `sub` if both stay within their limits, as `address` and `user` would;
+   * else counts nothing and returns false, and the request goes to Fastify, which counts and refuses.
+   */
+  admit(address: string, sub: string, reads: number): boolean
+  /** Whether `admit` would count them now (nothing is counted). */
+  within(address: string, sub: string, reads: number): boolean
   close(): void
 }
 
@@ -82,6 +90,13 @@ export function createRateLimits(deps: {
         }
       })()
     },
+    admit(ip, sub, n) {
+      if (!address.fits(ip, 1) || !reads.fits(sub, n)) return false
+      address.add(ip, 1)
+      reads.add(sub, n)
+      return true
+    },
+    within: (ip, sub, n) => address.fits(ip, 1) && reads.fits(sub, n),
     close() {
       address.close()
       reads.close()

@@ -6,6 +6,10 @@
 export interface WindowCounter {
   /** Counts one hit of `key`: 0 when within the limit, else the seconds until its window ends (>= 1). */
   hit(key: string): number
+  /** Whether `n` more hits of `key` stay within the limit (nothing is counted). */
+  fits(key: string, n: number): boolean
+  /** Counts `n` hits of `key` at once (after `fits` said they fit). */
+  add(key: string, n: number): void
   /** Keys counted in live windows (for tests and a bound on memory). */
   readonly size: number
   close(): void
@@ -28,18 +32,31 @@ export function windowCounter(options: { max: number; windowMs: number; maxKeys?
   }, windowMs)
   sweep.unref()
 
+  /** The live window of `key`, opened if there is none. */
+  function windowOf(key: string, t: number): Entry {
+    let e = entries.get(key)
+    if (e === undefined || e.resetAt <= t) {
+      // A flood of distinct keys (spoofed addresses cannot reach us over TCP, but many users can)
+      // evicts the oldest windows first: memory stays bounded, a client gains at most a fresh window.
+      if (e === undefined && entries.size >= maxKeys) entries.delete(entries.keys().next().value!)
+      e = { count: 0, resetAt: t + windowMs }
+      entries.set(key, e)
+    }
+    return e
+  }
+
   return {
     hit(key) {
       const t = now()
-      let e = entries.get(key)
-      if (e === undefined || e.resetAt <= t) {
-        // A flood of distinct keys (spoofed addresses cannot reach us over TCP, but many users can)
-        // evicts the oldest windows first: memory stays bounded, a client gains at most a fresh window.
-        if (e === undefined && entries.size >= maxKeys) entries.delete(entries.keys().next().value!)
-        e = { count: 0, resetAt: t + windowMs }
-        entries.set(key, e)
-      }
+      const e = windowOf(key, t)
       return ++e.count <= max ? 0 : Math.max(1, Math.ceil((e.resetAt - t) / 1000))
+    },
+    fits(key, n) {
+      const e = entries.get(key)
+      return e === undefined || e.resetAt <= now() ? n <= max : e.count + n <= max
+    },
+    add(key, n) {
+      windowOf(key, now()).count += n
     },
     get size() {
       return entries.size

@@ -8,11 +8,14 @@ import { fastifyRequestHandler } from '@trpc/server/adapters/fastify'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AccessTokenVerifier } from '../auth/verifier.js'
 import type { Config } from '../config.js'
+import { clientAddress } from '../lib/client-address.js'
 import { ServiceError } from '../errors.js'
 import { callsOf } from '../limits/calls.js'
 import { contextFactory } from '../trpc/context.js'
 import { answerFastifyErrors, errorCounter, knowProcedures, retryAfterHeader } from '../trpc/errors.js'
 import { fastPath } from '../trpc/fast-path.js'
+import { hitDoor } from '../trpc/hit-door.js'
+import { API_HEADERS } from '../trpc/headers.js'
 import { ssePath } from '../trpc/sse-path.js'
 import { appRouter } from '../trpc/router.js'
 
@@ -88,8 +91,7 @@ export default async function trpcRoutes(trpc: FastifyInstance, options: TrpcRou
 
   // A callback hook, not an async one: it runs on every request, cache hits included.
   trpc.addHook('onRequest', (req, reply, done) => {
-    // Answers of the API are per caller and JSON: never stored by a cache, never sniffed as HTML.
-    void reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff')
+    void reply.header('cache-control', API_HEADERS['cache-control']).header('x-content-type-options', API_HEADERS['x-content-type-options'])
     try {
       rateLimits.address(req)
     } catch (err) {
@@ -112,7 +114,23 @@ export default async function trpcRoutes(trpc: FastifyInstance, options: TrpcRou
     else done()
   })
 
-  const tryFastPath = options.fastPath === false ? undefined : fastPath({ reads, metrics })
+  const fast = options.fastPath === false ? undefined : fastPath({ reads, metrics })
+  const tryFastPath = fast?.tryFastPath
+  // Cache hits answered before Fastify routes them, where the server has a front door (server.ts).
+  const frontDoor = trpc.hasDecorator('frontDoor') ? trpc.frontDoor : null
+  if (fast && frontDoor) {
+    frontDoor.open(
+      hitDoor({
+        prefix: `${trpc.prefix}/`,
+        fast,
+        verifier,
+        limits: rateLimits,
+        overloaded: () => underPressure(),
+        addressOf: clientAddress(config.trustProxyHops),
+        maxBatchSize: config.maxBatchSize,
+      }),
+    )
+  }
   const trySse = options.ssePath === false ? undefined : ssePath({ verifier, reads, conversations, realtime, metrics, countError })
 
   /** Subscriptions (SSE path), then tRPC's own handler: whatever the fast path did not answer. */

@@ -7,7 +7,8 @@ import type { UserShort } from '@cruddur/contracts'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { CacheHits, CachedReads, HitBytes, Kind } from '../cache/cached-reads.js'
 import { boundedMap } from '../lib/bounded-map.js'
-import type { Metrics } from '../metrics.js'
+import type { FastPathVia, Metrics } from '../metrics.js'
+import { HIT_HEADERS } from './headers.js'
 import { queries } from './queries.js'
 
 /** One call's answer from the cache, or undefined to leave the request to tRPC. */
@@ -85,6 +86,18 @@ const BATCH_OPEN = Buffer.from('[')
 const BATCH_COMMA = Buffer.from(',')
 const BATCH_CLOSE = Buffer.from(']')
 
+/** A request the fast path takes: what it asks, of whom, since when. */
+export interface Plan {
+  route: Route
+  inputs: readonly unknown[]
+  caller: UserShort
+  started: number
+  /** The cache entries its answer hit, counted once it is sent (`count`). */
+  tally: Kind[]
+}
+
+export type FastPath = ReturnType<typeof fastPath>
+
 export function fastPath(deps: { reads: CachedReads; metrics: Metrics }) {
   const { reads, metrics } = deps
 
@@ -143,49 +156,69 @@ export function fastPath(deps: { reads: CachedReads; metrics: Metrics }) {
   }
 
   /**
-   * `sub`: the caller's, when their token is verified and unexpired (else the adapter answers, and
-   * refuses). False at once for a request the fast path does not take; else whether it answered.
+   * A GET query's plan, from its path (the procedures, comma-joined for a batch), its parsed query
+   * string and its caller (`sub` of a verified, unexpired token); undefined for a request the fast
+   * path does not take, which the adapter answers (and refuses where it must).
    */
-  return function tryFastPath(req: FastifyRequest<{ Params: { path: string } }>, reply: FastifyReply, sub: string | undefined): false | Promise<boolean> {
-    // Streaming responses (trpc-accept) and anything but GET queries stay with the adapter.
-    if (sub === undefined || req.method !== 'GET' || req.headers['trpc-accept'] !== undefined) return false
-    const query = req.query as Record<string, unknown>
+  function plan(path: string, query: Record<string, unknown>, sub: string): Plan | undefined {
     for (const key in query) {
-      if (key !== 'batch' && key !== 'input') return false
+      if (key !== 'batch' && key !== 'input') return undefined
     }
     const text = query.input
-    if (text !== undefined && typeof text !== 'string') return false
+    if (text !== undefined && typeof text !== 'string') return undefined
     // As the adapter reads it: only `batch=1` is a batch; any other value is left to the adapter.
     const batch = query.batch !== undefined
-    if (batch && query.batch !== '1') return false
+    if (batch && query.batch !== '1') return undefined
     // A caller looked up moments ago; else the adapter looks them up (and this memo learns them).
     const caller = reads.knownUser(sub)
-    if (!caller) return false
-    const started = performance.now()
-    const path = req.params.path
-    const r = routeOf(path, batch)
-    const inputs = r && inputsOf(r, text)
-    if (!inputs) return false
-    const tally: Kind[] = []
-    let answering: Promise<Buffer | undefined>
+    if (!caller) return undefined
+    const route = routeOf(path, batch)
+    const inputs = route && inputsOf(route, text)
+    if (!inputs) return undefined
+    return { route, inputs, caller, started: performance.now(), tally: [] }
+  }
+
+  /**
+   * A plan's answer from cache hits; undefined (or a rejection) when anything missed or failed: the
+   * adapter then answers, in its own shape. Nothing is counted until `count`, as an answer may yet be
+   * handed back. Callers take it in one callback: no promise in between.
+   */
+  function answerOf(p: Plan): Promise<Buffer | undefined> {
+    const { route } = p
     try {
-      answering = Promise.resolve(answer(batch, r.queries, inputs, caller, tally))
+      return Promise.resolve(answer(route.batch, route.queries, p.inputs, p.caller, p.tally))
     } catch {
-      return false
+      return Promise.resolve(undefined)
     }
-    // No async function around this: one callback after the Redis reply, then the send.
-    return answering.then(
+  }
+
+  /** Counts an answer being sent: its cache hits, each call by procedure and time, where it was answered. */
+  function count(p: Plan, via: FastPathVia): void {
+    reads.hits.count(p.tally)
+    const seconds = (performance.now() - p.started) / 1000
+    metrics.countFastPathAnswer(via)
+    for (const observe of p.route.observers) observe(seconds)
+  }
+
+  /**
+   * Inside Fastify. `sub`: the caller's, when their token is verified and unexpired (else the adapter
+   * answers, and refuses). False at once for a request the fast path does not take; else whether it answered.
+   */
+  function tryFastPath(req: FastifyRequest<{ Params: { path: string } }>, reply: FastifyReply, sub: string | undefined): false | Promise<boolean> {
+    // Streaming responses (trpc-accept) and anything but GET queries stay with the adapter.
+    if (sub === undefined || req.method !== 'GET' || req.headers['trpc-accept'] !== undefined) return false
+    const p = plan(req.params.path, req.query as Record<string, unknown>, sub)
+    if (!p) return false
+    return answerOf(p).then(
       (body) => {
         if (!body) return false
-        reads.hits.count(tally)
-        const seconds = (performance.now() - started) / 1000
-        metrics.countFastPathAnswer()
-        for (const observe of r.observers) observe(seconds)
-        // Bytes, so Fastify sends the content type as set (no charset added), as the adapter does.
-        void reply.code(200).header('content-type', 'application/json').header('vary', 'trpc-accept, accept').send(body)
+        count(p, 'fastify')
+        void reply.code(200).header('content-type', HIT_HEADERS['content-type']).header('vary', HIT_HEADERS.vary).send(body)
         return true
       },
-      () => false, // whatever went wrong, the adapter answers, in its own error shape
+      () => false,
     )
   }
+
+  return { plan, answer: answerOf, count, tryFastPath }
 }

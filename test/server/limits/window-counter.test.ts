@@ -33,3 +33,20 @@ t.test('ended windows are swept', async (t) => {
   await new Promise((r) => setTimeout(r, 160))
   t.equal(c.size, 0)
 })
+
+t.test('fits asks without counting; add counts several at once, in the same window as hit', (t) => {
+  let clock = 1_000_000
+  const c = windowCounter({ max: 3, windowMs: 60_000, now: () => clock })
+  t.teardown(() => c.close())
+  t.ok(c.fits('a', 3), 'three fit an empty window')
+  t.notOk(c.fits('a', 4), 'four do not')
+  t.equal(c.size, 0, 'asking opens no window')
+  c.add('a', 2)
+  t.ok(c.fits('a', 1))
+  t.notOk(c.fits('a', 2), 'two of three taken')
+  t.equal(c.hit('a'), 0, 'the third hit')
+  t.equal(c.hit('a'), 60, 'the fourth is refused')
+  clock += 60_000
+  t.ok(c.fits('a', 3), 'a window that ended holds nothing')
+  t.end()
+})

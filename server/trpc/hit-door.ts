@@ -1,0 +1,89 @@
+// The API's front door (server/lib/front-door.ts): a GET cache hit by a caller known moments ago,
+// answered before Fastify routes it, with the checks the API scope makes inside Fastify and the bytes
+// and headers of the fast path there (fast-path.ts; test/server/trpc/fast-path.test.ts compares them
+// with the adapter's). Anything else goes to Fastify untouched and is answered as ever: a request
+// with an Origin (CORS), a body, a streaming accept, an unknown or unusual token or path, a batch over
+// the cap, an overloaded instance, a client or caller at their rate limit, a miss, a failure. Shutting
+// down shuts the door (server.ts). The request is counted for the rate limits only once its answer is
+// in hand, so one handed to Fastify is counted there, once.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { AccessTokenVerifier } from '../auth/verifier.js'
+import type { Door, RequestHandler } from '../lib/front-door.js'
+import { memoQuerystringParser } from '../lib/querystring-memo.js'
+import type { RateLimits } from '../limits/rate-limits.js'
+import type { FastPath, Plan } from './fast-path.js'
+import { API_HEADERS, HIT_HEADERS } from './headers.js'
+
+/** Procedure paths as clients send them: names, comma-joined in a batch; nothing to decode. */
+const PROCEDURE_PATH = /^[\w.]+(?:,[\w.]+)*$/
+
+const NO_QUERY: Record<string, unknown> = Object.freeze({})
+
+/** The constant part of a hit's head, as a flat list of names and values (content-length follows). */
+const HEAD: readonly string[] = Object.entries({ ...API_HEADERS, ...HIT_HEADERS }).flat()
+
+export function hitDoor(deps: {
+  /** Where the API is mounted, with its slash: `/trpc/`. */
+  prefix: string
+  fast: FastPath
+  verifier: AccessTokenVerifier
+  limits: RateLimits
+  /** Whether the instance is overloaded (then Fastify answers 503). */
+  overloaded: () => boolean
+  addressOf: (req: IncomingMessage) => string | undefined
+  maxBatchSize: number
+}): Door {
+  const { prefix, fast, verifier, limits, overloaded, addressOf, maxBatchSize } = deps
+  const parseQuery = memoQuerystringParser()
+
+  function send(res: ServerResponse, body: Buffer): void {
+    res.writeHead(200, [...HEAD, 'content-length', String(body.length)])
+    res.end(body)
+  }
+
+  /** Answers once the hit is in hand, or hands the request to Fastify. */
+  function finish(req: IncomingMessage, res: ServerResponse, fastify: RequestHandler, plan: Plan, address: string, sub: string, body: Buffer | undefined): void {
+    try {
+      // Counted now, as Fastify would have counted it (the limits may have filled meanwhile).
+      if (body === undefined || !limits.admit(address, sub, plan.route.queries.length)) fastify(req, res)
+      else {
+        fast.count(plan, 'front_door')
+        send(res, body)
+      }
+    } catch (err) {
+      // Not reached in practice (a closed socket ignores writes); never an unhandled rejection.
+      res.destroy(err as Error)
+    }
+  }
+
+  return function door(req, res, fastify) {
+    if (req.method !== 'GET') return false
+    const url = req.url
+    if (url === undefined || !url.startsWith(prefix)) return false
+    const h = req.headers
+    if (h.origin !== undefined || h['trpc-accept'] !== undefined || h['content-length'] !== undefined || h['transfer-encoding'] !== undefined) return false
+    // The usual spelling only; anything else is Fastify's to read (and refuse).
+    const auth = h.authorization
+    if (auth === undefined || !auth.startsWith('Bearer ') || auth.length <= 7 || auth.indexOf(' ', 7) !== -1) return false
+    const token = verifier.known?.(auth.slice(7))
+    if (!token || overloaded()) return false
+    const q = url.indexOf('?', prefix.length)
+    const path = q === -1 ? url.slice(prefix.length) : url.slice(prefix.length, q)
+    if (!PROCEDURE_PATH.test(path)) return false
+    const plan = fast.plan(path, q === -1 ? NO_QUERY : parseQuery(url.slice(q + 1)), token.sub)
+    if (!plan || plan.route.queries.length > maxBatchSize) return false
+    const address = addressOf(req)
+    const sub = token.sub
+    // A client or caller at a limit: Fastify counts the request and refuses it, without a cache read here.
+    if (address === undefined || !limits.within(address, sub, plan.route.queries.length)) return false
+    fast.answer(plan).then(
+      (body) => {
+        finish(req, res, fastify, plan, address, sub, body)
+      },
+      () => {
+        fastify(req, res)
+      },
+    )
+    return true
+  }
+}

@@ -1,0 +1,156 @@
+// The front door (server/trpc/hit-door.ts): cache hits answered before Fastify routes them, with the
+// same bytes and headers as the fast path inside Fastify, the same checks (rate limits counted once,
+// the forwarded address, overload), and everything else left to Fastify untouched.
+import { Writable } from 'node:stream'
+import t from 'tap'
+import { testApp, type TestApp } from '../../helpers/app.js'
+import { testBackends } from '../../helpers/backends.js'
+import { expectError, q, qBatch } from './wire.js'
+
+/** Fast-path answers by where they were given. */
+async function answers(app: TestApp): Promise<Record<string, number>> {
+  const counts: Record<string, number> = { front_door: 0, fastify: 0 }
+  for (const v of (await app.metrics.fastPathAnswers.get()).values) counts[String(v.labels.via)] = v.value
+  return counts
+}
+
+/** Answers counted at each place since `before`. */
+async function since(app: TestApp, before: Record<string, number>): Promise<Record<string, number>> {
+  const now = await answers(app)
+  return { front_door: now.front_door! - before.front_door!, fastify: now.fastify! - before.fastify! }
+}
+
+const HEADERS = ['content-type', 'vary', 'cache-control', 'x-content-type-options', 'content-length']
+
+t.test('a hit over HTTP is answered at the front door, in the bytes and headers Fastify sends', async (t) => {
+  const app = await testApp(t)
+  t.ok(app.app.frontDoor?.isOpen, 'the door is open')
+  const token = await app.token('andrewbrown')
+  const paths = [
+    q('users.me'),
+    q('messageGroups.list', { limit: 5 }),
+    qBatch([['users.me'], ['messageGroups.list', {}]]),
+    qBatch([['messageGroups.list', {}]]),
+  ]
+  for (const path of paths) await app.call(path, { token }) // fills the cache, learns the caller
+  const before = await answers(app)
+  for (const path of paths) {
+    const door = await fetch(app.url + path, { headers: { authorization: `Bearer ${token}` } })
+    const inside = await app.app.inject({ method: 'GET', url: path, headers: { authorization: `Bearer ${token}` } })
+    t.equal(door.status, 200, path)
+    t.equal(inside.statusCode, 200, path)
+    for (const h of HEADERS) t.equal(door.headers.get(h), String(inside.headers[h]), `${h}: ${path}`)
+    t.same(Buffer.from(await door.arrayBuffer()), inside.rawPayload, `bytes: ${path}`)
+  }
+  t.same(await since(app, before), { front_door: paths.length, fastify: paths.length }, 'HTTP at the door, inject (no socket) inside Fastify')
+})
+
+t.test('what the door leaves to Fastify: CORS, streaming, unknown callers, logged requests', async (t) => {
+  const backends = await testBackends(t)
+  const app = await testApp(t, { backends, env: { CORS_ORIGINS: 'http://web.example' } })
+  const token = await app.token('andrewbrown')
+  const path = q('messageGroups.list')
+  await app.call(path, { token })
+  let before = await answers(app)
+  const cors = await app.call(path, { token, headers: { origin: 'http://web.example' } })
+  t.equal(cors.status, 200)
+  t.equal(cors.headers.get('access-control-allow-origin'), 'http://web.example', 'CORS headers from @fastify/cors')
+  const plain = await app.call(path, { token })
+  t.same(cors.body, plain.body, 'the same answer either way')
+  t.same(await since(app, before), { front_door: 1, fastify: 1 }, 'with an Origin, inside Fastify; without, at the door')
+
+  before = await answers(app)
+  // A streamed batch (httpBatchStreamLink): the adapter's.
+  const stream = await app.call(qBatch([['messageGroups.list']]), { token, headers: { 'trpc-accept': 'application/jsonl' } })
+  t.equal(stream.status, 200)
+  const other = await app.token('bayko')
+  t.equal((await app.call(path, { token: other })).status, 200, 'a caller not seen before')
+  t.equal((await app.call(path, { token: `${token}x` })).status, 401, 'a forged signature')
+  t.same(await since(app, before), { front_door: 0, fastify: 0 }, 'none of them answered by the fast path')
+
+  // Request logs (info): every request goes through Fastify, which writes its line.
+  const lines: string[] = []
+  const logged = await testApp(t, {
+    backends,
+    logger: {
+      level: 'info',
+      stream: new Writable({
+        write(chunk, _enc, done) {
+          lines.push(String(chunk))
+          done()
+        },
+      }),
+    },
+  })
+  t.equal(logged.app.frontDoor, null, 'no front door where requests are logged')
+  const brown = await logged.token('andrewbrown')
+  await logged.call(path, { token: brown })
+  await logged.call(path, { token: brown })
+  t.equal(lines.filter((l) => l.includes('"url":"/trpc/messageGroups.list"') && l.includes('incoming request')).length, 2, 'both requests logged')
+  t.same(await answers(logged), { front_door: 0, fastify: 1 }, 'the hit answered inside Fastify')
+})
+
+t.test('the address limit counts each request once, at the door or in Fastify; a miss handed back is not counted twice', async (t) => {
+  const app = await testApp(t, { env: { RATE_LIMIT_ADDRESS_PER_MINUTE: '6', RATE_LIMIT_READS_PER_MINUTE: '1000' } })
+  const token = await app.token('andrewbrown')
+  // 1: unknown caller (Fastify). 2: a miss at the door, handed back (counted by Fastify only). 3–6: hits at the door.
+  t.equal((await app.call(q('users.me'), { token })).status, 200)
+  const before = await answers(app)
+  t.equal((await app.call(q('messageGroups.list', { limit: 2 }), { token })).status, 200, 'a miss')
+  for (let i = 0; i < 4; i++) t.equal((await app.call(q('messageGroups.list', { limit: 2 }), { token })).status, 200, `hit ${String(i)}`)
+  t.same(await since(app, before), { front_door: 4, fastify: 0 }, 'four hits at the door')
+  expectError(t, await app.call(q('messageGroups.list', { limit: 2 }), { token }), 'TOO_MANY_REQUESTS', 429, 'the seventh from one address')
+})
+
+t.test('per user reads: the door counts every call of a batch, and leaves a caller at the limit to Fastify', async (t) => {
+  let hitReads = 0
+  const app = await testApp(t, {
+    env: { RATE_LIMIT_READS_PER_MINUTE: '5' },
+    wrapCache: (cache) => ({
+      kind: cache.kind,
+      lookup: (ref) => cache.lookup(ref),
+      hitBytes(ref) {
+        hitReads++
+        return cache.hitBytes(ref)
+      },
+      acquire: (ref) => cache.acquire(ref),
+      fill: (ref, token, epoch, value) => cache.fill(ref, token, epoch, value),
+      release: (ref, token) => cache.release(ref, token),
+      invalidate: (names) => cache.invalidate(names),
+      status: () => cache.status(),
+      close: () => cache.close(),
+    }),
+  })
+  const token = await app.token('andrewbrown')
+  t.equal((await app.call(q('users.me'), { token })).status, 200) // 1 (learns the caller)
+  const before = await answers(app)
+  t.equal((await app.call(qBatch([['users.me'], ['users.me']]), { token })).status, 200) // 3
+  t.equal((await app.call(qBatch([['users.me'], ['users.me']]), { token })).status, 200) // 5
+  t.same(await since(app, before), { front_door: 2, fastify: 0 })
+  const readsBefore = hitReads
+  expectError(t, await app.call(q('messageGroups.list'), { token }), 'TOO_MANY_REQUESTS', 429, 'the sixth read')
+  t.equal(hitReads, readsBefore, 'refused without reading the cache')
+  t.equal((await app.call(q('users.me'), { token: await app.token('bayko') })).status, 200, 'another caller')
+})
+
+t.test('behind a load balancer: the door limits the forwarded address, as Fastify does', async (t) => {
+  const app = await testApp(t, { env: { TRUST_PROXY_HOPS: '1', RATE_LIMIT_ADDRESS_PER_MINUTE: '3', RATE_LIMIT_READS_PER_MINUTE: '1000' } })
+  const token = await app.token('andrewbrown')
+  const from = (ip: string) => app.call(q('users.me'), { token, headers: { 'x-forwarded-for': ip } })
+  t.equal((await from('198.51.100.1')).status, 200, 'learns the caller (another client)')
+  const before = await answers(app)
+  for (let i = 0; i < 3; i++) t.equal((await from('203.0.113.7')).status, 200)
+  t.same(await since(app, before), { front_door: 3, fastify: 0 })
+  expectError(t, await from('203.0.113.7'), 'TOO_MANY_REQUESTS', 429, 'the fourth from one client')
+  t.equal((await from('198.51.100.9')).status, 200, 'another client behind the same balancer is not limited')
+})
+
+t.test('closing shuts the door: from then on Fastify answers every request', async (t) => {
+  const app = await testApp(t)
+  t.ok(app.app.frontDoor?.isOpen)
+  const stopping = app.server.stop()
+  // The preClose hooks run before the listening socket closes.
+  for (let i = 0; i < 100 && app.app.frontDoor?.isOpen; i++) await new Promise((r) => setImmediate(r))
+  t.notOk(app.app.frontDoor?.isOpen, 'shut while closing')
+  await stopping
+})
