@@ -34,8 +34,8 @@ export interface RateLimits {
    * else counts nothing and returns false, and the request goes to Fastify, which counts and refuses.
    */
   admit(address: string, sub: string, reads: number): boolean
-  /** Whether `admit` would count them now (nothing is counted). */
-  within(address: string, sub: string, reads: number): boolean
+  /** Uncounts an admitted request that goes to Fastify after all (which counts it in its turn). */
+  readmit(address: string, sub: string, reads: number): void
   close(): void
 }
 
@@ -91,12 +91,15 @@ export function createRateLimits(deps: {
       })()
     },
     admit(ip, sub, n) {
-      if (!address.fits(ip, 1) || !reads.fits(sub, n)) return false
-      address.add(ip, 1)
-      reads.add(sub, n)
-      return true
+      if (!address.take(ip, 1)) return false
+      if (reads.take(sub, n)) return true
+      address.giveBack(ip, 1)
+      return false
     },
-    within: (ip, sub, n) => address.fits(ip, 1) && reads.fits(sub, n),
+    readmit(ip, sub, n) {
+      address.giveBack(ip, 1)
+      reads.giveBack(sub, n)
+    },
     close() {
       address.close()
       reads.close()

@@ -6,10 +6,10 @@
 export interface WindowCounter {
   /** Counts one hit of `key`: 0 when within the limit, else the seconds until its window ends (>= 1). */
   hit(key: string): number
-  /** Whether `n` more hits of `key` stay within the limit (nothing is counted). */
-  fits(key: string, n: number): boolean
-  /** Counts `n` hits of `key` at once (after `fits` said they fit). */
-  add(key: string, n: number): void
+  /** Counts `n` hits of `key` if they all stay within the limit (true); else counts nothing (false). */
+  take(key: string, n: number): boolean
+  /** Uncounts `n` hits taken moments ago (never below zero: a window that ended meanwhile owes nothing). */
+  giveBack(key: string, n: number): void
   /** Keys counted in live windows (for tests and a bound on memory). */
   readonly size: number
   close(): void
@@ -51,12 +51,15 @@ export function windowCounter(options: { max: number; windowMs: number; maxKeys?
       const e = windowOf(key, t)
       return ++e.count <= max ? 0 : Math.max(1, Math.ceil((e.resetAt - t) / 1000))
     },
-    fits(key, n) {
-      const e = entries.get(key)
-      return e === undefined || e.resetAt <= now() ? n <= max : e.count + n <= max
+    take(key, n) {
+      const e = windowOf(key, now())
+      if (e.count + n > max) return false
+      e.count += n
+      return true
     },
-    add(key, n) {
-      windowOf(key, now()).count += n
+    giveBack(key, n) {
+      const e = entries.get(key)
+      if (e !== undefined) e.count = Math.max(0, e.count - n)
     },
     get size() {
       return entries.size

@@ -86,10 +86,14 @@ const BATCH_OPEN = Buffer.from('[')
 const BATCH_COMMA = Buffer.from(',')
 const BATCH_CLOSE = Buffer.from(']')
 
+/** What a request asks the fast path: its procedures and their parsed inputs (shared, frozen). */
+export interface Target {
+  readonly route: Route
+  readonly inputs: readonly unknown[]
+}
+
 /** A request the fast path takes: what it asks, of whom, since when. */
-export interface Plan {
-  route: Route
-  inputs: readonly unknown[]
+export interface Plan extends Target {
   caller: UserShort
   started: number
   /** The cache entries its answer hit, counted once it is sent (`count`). */
@@ -156,11 +160,11 @@ export function fastPath(deps: { reads: CachedReads; metrics: Metrics }) {
   }
 
   /**
-   * A GET query's plan, from its path (the procedures, comma-joined for a batch), its parsed query
-   * string and its caller (`sub` of a verified, unexpired token); undefined for a request the fast
-   * path does not take, which the adapter answers (and refuses where it must).
+   * What a GET query asks, from its path (the procedures, comma-joined for a batch) and its parsed query
+   * string, whoever asks it; undefined for a request the fast path does not take, which the adapter
+   * answers (and refuses where it must).
    */
-  function plan(path: string, query: Record<string, unknown>, sub: string): Plan | undefined {
+  function target(path: string, query: Record<string, unknown>): Target | undefined {
     for (const key in query) {
       if (key !== 'batch' && key !== 'input') return undefined
     }
@@ -169,13 +173,16 @@ export function fastPath(deps: { reads: CachedReads; metrics: Metrics }) {
     // As the adapter reads it: only `batch=1` is a batch; any other value is left to the adapter.
     const batch = query.batch !== undefined
     if (batch && query.batch !== '1') return undefined
-    // A caller looked up moments ago; else the adapter looks them up (and this memo learns them).
-    const caller = reads.knownUser(sub)
-    if (!caller) return undefined
     const route = routeOf(path, batch)
     const inputs = route && inputsOf(route, text)
-    if (!inputs) return undefined
-    return { route, inputs, caller, started: performance.now(), tally: [] }
+    return inputs ? { route, inputs } : undefined
+  }
+
+  /** A target asked by a caller (`sub` of a verified, unexpired token) looked up moments ago; else undefined. */
+  function plan(t: Target, sub: string): Plan | undefined {
+    // Else the adapter looks them up (and this memo learns them).
+    const caller = reads.knownUser(sub)
+    return caller && { route: t.route, inputs: t.inputs, caller, started: performance.now(), tally: [] }
   }
 
   /**
@@ -207,7 +214,8 @@ export function fastPath(deps: { reads: CachedReads; metrics: Metrics }) {
   function tryFastPath(req: FastifyRequest<{ Params: { path: string } }>, reply: FastifyReply, sub: string | undefined): false | Promise<boolean> {
     // Streaming responses (trpc-accept) and anything but GET queries stay with the adapter.
     if (sub === undefined || req.method !== 'GET' || req.headers['trpc-accept'] !== undefined) return false
-    const p = plan(req.params.path, req.query as Record<string, unknown>, sub)
+    const t = target(req.params.path, req.query as Record<string, unknown>)
+    const p = t && plan(t, sub)
     if (!p) return false
     return answerOf(p).then(
       (body) => {
@@ -220,5 +228,5 @@ export function fastPath(deps: { reads: CachedReads; metrics: Metrics }) {
     )
   }
 
-  return { plan, answer: answerOf, count, tryFastPath }
+  return { target, plan, answer: answerOf, count, tryFastPath }
 }

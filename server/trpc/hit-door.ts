@@ -4,14 +4,15 @@
 // with the adapter's). Anything else goes to Fastify untouched and is answered as ever: a request
 // with an Origin (CORS), a body, a streaming accept, an unknown or unusual token or path, a batch over
 // the cap, an overloaded instance, a client or caller at their rate limit, a miss, a failure. Shutting
-// down shuts the door (server.ts). The request is counted for the rate limits only once its answer is
-// in hand, so one handed to Fastify is counted there, once.
+// down shuts the door (server.ts). A request handed to Fastify is counted for the rate limits there,
+// once: the door uncounts what it counted first.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AccessTokenVerifier } from '../auth/verifier.js'
+import { boundedMap } from '../lib/bounded-map.js'
 import type { Door, RequestHandler } from '../lib/front-door.js'
 import { memoQuerystringParser } from '../lib/querystring-memo.js'
 import type { RateLimits } from '../limits/rate-limits.js'
-import type { FastPath, Plan } from './fast-path.js'
+import type { FastPath, Plan, Target } from './fast-path.js'
 import { API_HEADERS, HIT_HEADERS } from './headers.js'
 
 /** Procedure paths as clients send them: names, comma-joined in a batch; nothing to decode. */
@@ -19,8 +20,11 @@ const PROCEDURE_PATH = /^[\w.]+(?:,[\w.]+)*$/
 
 const NO_QUERY: Record<string, unknown> = Object.freeze({})
 
-/** The constant part of a hit's head, as a flat list of names and values (content-length follows). */
-const HEAD: readonly string[] = Object.entries({ ...API_HEADERS, ...HIT_HEADERS }).flat()
+// Targets by request URL: clients send the same few URLs over and over (a user's list, a
+// conversation's first page), and one lookup of the URL replaces splitting it, the query string's
+// memo, the route's and the input's. Bounded; long URLs are not kept.
+const MAX_KEPT_URL = 512
+const KEPT_URLS = 5_000
 
 export function hitDoor(deps: {
   /** Where the API is mounted, with its slash: `/trpc/`. */
@@ -35,18 +39,39 @@ export function hitDoor(deps: {
 }): Door {
   const { prefix, fast, verifier, limits, overloaded, addressOf, maxBatchSize } = deps
   const parseQuery = memoQuerystringParser()
+  const targets = boundedMap<string, Target>(KEPT_URLS)
+
+  /** What a URL of the API asks, if the fast path takes it (a batch within the cap). */
+  function targetOf(url: string): Target | undefined {
+    const kept = targets.get(url)
+    if (kept) return kept
+    const q = url.indexOf('?', prefix.length)
+    const path = q === -1 ? url.slice(prefix.length) : url.slice(prefix.length, q)
+    if (!PROCEDURE_PATH.test(path)) return undefined
+    const t = fast.target(path, q === -1 ? NO_QUERY : parseQuery(url.slice(q + 1)))
+    if (!t || t.route.queries.length > maxBatchSize) return undefined
+    if (url.length <= MAX_KEPT_URL) targets.set(url, t)
+    return t
+  }
 
   function send(res: ServerResponse, body: Buffer): void {
-    res.writeHead(200, [...HEAD, 'content-length', String(body.length)])
+    res.writeHead(200, [
+      'cache-control', API_HEADERS['cache-control'],
+      'x-content-type-options', API_HEADERS['x-content-type-options'],
+      'content-type', HIT_HEADERS['content-type'],
+      'vary', HIT_HEADERS.vary,
+      'content-length', String(body.length),
+    ])
     res.end(body)
   }
 
-  /** Answers once the hit is in hand, or hands the request to Fastify. */
+  /** Sends the answer, or hands the request to Fastify uncounted (a miss, a failure). */
   function finish(req: IncomingMessage, res: ServerResponse, fastify: RequestHandler, plan: Plan, address: string, sub: string, body: Buffer | undefined): void {
     try {
-      // Counted now, as Fastify would have counted it (the limits may have filled meanwhile).
-      if (body === undefined || !limits.admit(address, sub, plan.route.queries.length)) fastify(req, res)
-      else {
+      if (body === undefined) {
+        limits.readmit(address, sub, plan.route.queries.length)
+        fastify(req, res)
+      } else {
         fast.count(plan, 'front_door')
         send(res, body)
       }
@@ -67,21 +92,20 @@ export function hitDoor(deps: {
     if (auth === undefined || !auth.startsWith('Bearer ') || auth.length <= 7 || auth.indexOf(' ', 7) !== -1) return false
     const token = verifier.known?.(auth.slice(7))
     if (!token || overloaded()) return false
-    const q = url.indexOf('?', prefix.length)
-    const path = q === -1 ? url.slice(prefix.length) : url.slice(prefix.length, q)
-    if (!PROCEDURE_PATH.test(path)) return false
-    const plan = fast.plan(path, q === -1 ? NO_QUERY : parseQuery(url.slice(q + 1)), token.sub)
-    if (!plan || plan.route.queries.length > maxBatchSize) return false
+    const target = targetOf(url)
+    const plan = target && fast.plan(target, token.sub)
+    if (!plan) return false
     const address = addressOf(req)
     const sub = token.sub
-    // A client or caller at a limit: Fastify counts the request and refuses it, without a cache read here.
-    if (address === undefined || !limits.within(address, sub, plan.route.queries.length)) return false
+    // Counted as Fastify would count it; a client or caller at a limit goes to Fastify, which counts
+    // the request and refuses it, without a cache read here. A miss is uncounted before it goes.
+    if (address === undefined || !limits.admit(address, sub, plan.route.queries.length)) return false
     fast.answer(plan).then(
       (body) => {
         finish(req, res, fastify, plan, address, sub, body)
       },
       () => {
-        fastify(req, res)
+        finish(req, res, fastify, plan, address, sub, undefined)
       },
     )
     return true

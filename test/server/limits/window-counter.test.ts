@@ -34,19 +34,24 @@ t.test('ended windows are swept', async (t) => {
   t.equal(c.size, 0)
 })
 
-t.test('fits asks without counting; add counts several at once, in the same window as hit', (t) => {
+t.test('take counts several at once or none; giveBack uncounts them, never below zero', (t) => {
   let clock = 1_000_000
   const c = windowCounter({ max: 3, windowMs: 60_000, now: () => clock })
   t.teardown(() => c.close())
-  t.ok(c.fits('a', 3), 'three fit an empty window')
-  t.notOk(c.fits('a', 4), 'four do not')
-  t.equal(c.size, 0, 'asking opens no window')
-  c.add('a', 2)
-  t.ok(c.fits('a', 1))
-  t.notOk(c.fits('a', 2), 'two of three taken')
+  t.notOk(c.take('a', 4), 'four do not fit')
+  t.ok(c.take('a', 2), 'two do')
+  t.notOk(c.take('a', 2), 'two more do not: nothing counted')
   t.equal(c.hit('a'), 0, 'the third hit')
   t.equal(c.hit('a'), 60, 'the fourth is refused')
+  c.giveBack('a', 2)
+  t.ok(c.take('a', 1), 'given back: room again')
+  c.giveBack('b', 5)
+  t.ok(c.take('b', 3), 'a key never taken owes nothing')
   clock += 60_000
-  t.ok(c.fits('a', 3), 'a window that ended holds nothing')
+  c.giveBack('a', 10)
+  t.ok(c.take('a', 3), 'a new window holds nothing')
+  c.giveBack('a', 10)
+  t.ok(c.take('a', 3), 'never below zero')
+  t.notOk(c.take('a', 1))
   t.end()
 })
