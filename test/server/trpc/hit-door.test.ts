@@ -154,3 +154,36 @@ t.test('closing shuts the door: from then on Fastify answers every request', asy
   t.notOk(app.app.frontDoor?.isOpen, 'shut while closing')
   await stopping
 })
+
+t.test('a client gone before its hit is answered: nothing breaks, the next ones are answered', async (t) => {
+  let delayMs = 0
+  const app = await testApp(t, {
+    wrapCache: (cache) => ({
+      kind: cache.kind,
+      lookup: (ref) => cache.lookup(ref),
+      hitBytes: (ref) => {
+        const bytes = cache.hitBytes(ref)
+        return bytes && delayMs > 0 ? new Promise((r) => setTimeout(() => r(bytes), delayMs)) : bytes
+      },
+      acquire: (ref) => cache.acquire(ref),
+      fill: (ref, token, epoch, value) => cache.fill(ref, token, epoch, value),
+      release: (ref, token) => cache.release(ref, token),
+      invalidate: (names) => cache.invalidate(names),
+      status: () => cache.status(),
+      close: () => cache.close(),
+    }),
+  })
+  const token = await app.token('andrewbrown')
+  const path = q('messageGroups.list')
+  t.equal((await app.call(path, { token })).status, 200)
+  const before = await answers(app)
+  delayMs = 300
+  const gone = await Promise.allSettled(
+    Array.from({ length: 5 }, () => app.call(path, { token, signal: AbortSignal.timeout(50) })),
+  )
+  t.ok(gone.every((r) => r.status === 'rejected'), 'the clients gave up')
+  await new Promise((r) => setTimeout(r, 400)) // their answers come after they left
+  delayMs = 0
+  t.equal((await app.call(path, { token })).status, 200, 'the next one is answered')
+  t.ok((await since(app, before)).front_door! >= 1)
+})
