@@ -1,7 +1,9 @@
-// ioredis clients that fail fast: no offline queue, a per-command timeout, no retries of a request.
-// A slow or absent Redis must cost a request milliseconds, never an error.
+// ioredis clients that fail fast: no offline queue, a per-command deadline (command-deadlines.ts, in
+// place of ioredis's commandTimeout), no retries of a request. A slow or absent Redis must cost a
+// request milliseconds, never an error.
 import { Cluster, Redis } from 'ioredis'
 import type { Config } from '../config.js'
+import { keepCommandDeadlines } from './command-deadlines.js'
 
 export type RedisClient = Redis | Cluster
 
@@ -10,23 +12,27 @@ export function createRedisClient(config: Pick<Config, 'redis' | 'redisCommandTi
     enableOfflineQueue: false,
     enableAutoPipelining: true, // one round trip for the commands of one tick
     maxRetriesPerRequest: 0,
-    commandTimeout: config.redisCommandTimeoutMs,
     connectTimeout: 2000,
   }
   const backoff = (times: number) => Math.min(times * 100, 2000)
+  let client: RedisClient
   switch (config.redis.kind) {
     case 'single':
-      return new Redis(config.redis.url, { ...common, retryStrategy: backoff })
+      client = new Redis(config.redis.url, { ...common, retryStrategy: backoff })
+      break
     case 'cluster':
-      return new Cluster(config.redis.nodes, {
+      client = new Cluster(config.redis.nodes, {
         enableOfflineQueue: false,
         enableAutoPipelining: true,
         clusterRetryStrategy: backoff,
         slotsRefreshTimeout: 2000,
         redisOptions: common,
       })
+      break
     case 'memory':
     case 'off':
       return null
   }
+  keepCommandDeadlines(client, config.redisCommandTimeoutMs)
+  return client
 }
