@@ -35,7 +35,7 @@ export interface RateLimits {
    */
   admit(address: string, sub: string, reads: number): boolean
   /** Uncounts an admitted request that goes to Fastify after all (which counts it in its turn). */
-  readmit(address: string, sub: string, reads: number): void
+  giveBack(address: string, sub: string, reads: number): void
   close(): void
 }
 
@@ -96,7 +96,7 @@ export function createRateLimits(deps: {
       address.giveBack(ip, 1)
       return false
     },
-    readmit(ip, sub, n) {
+    giveBack(ip, sub, n) {
       address.giveBack(ip, 1)
       reads.giveBack(sub, n)
     },

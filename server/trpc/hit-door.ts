@@ -69,7 +69,7 @@ export function hitDoor(deps: {
   function finish(req: IncomingMessage, res: ServerResponse, fastify: RequestHandler, plan: Plan, address: string, sub: string, body: Buffer | undefined): void {
     try {
       if (body === undefined) {
-        limits.readmit(address, sub, plan.route.queries.length)
+        limits.giveBack(address, sub, plan.route.queries.length)
         fastify(req, res)
       } else {
         fast.count(plan, 'front_door')

@@ -5,9 +5,9 @@
 //     server/cache/redis-cache.ts), which matters for an instance whose Redis holds entries it never
 //     saw (filled by another instance) when its invalidation failed.
 import t from 'tap'
-import type { CacheBackend } from '../../../server/cache/cache-backend.js'
 import { generateKeyPair } from '../../../server/auth/keys.js'
 import { testApp } from '../../helpers/app.js'
+import { wrappedCache } from '../../helpers/cache.js'
 import { testBackends } from '../../helpers/backends.js'
 import { tcpProxy } from '../../helpers/tcp-proxy.js'
 import { expectResult, jsonPost, q } from '../trpc/wire.js'
@@ -16,20 +16,13 @@ const REDIS = { kind: 'single' as const, url: 'redis://127.0.0.1:6379' }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** The cache, with every invalidation taking `ms` longer. */
-const slowInvalidation = (ms: number) => (cache: CacheBackend): CacheBackend => ({
-  kind: cache.kind,
-  lookup: (ref) => cache.lookup(ref),
-  hitBytes: (ref) => cache.hitBytes(ref),
-  acquire: (ref) => cache.acquire(ref),
-  fill: (ref, token, epoch, value) => cache.fill(ref, token, epoch, value),
-  release: (ref, token) => cache.release(ref, token),
-  invalidate: async (names) => {
-    await sleep(ms)
-    await cache.invalidate(names)
-  },
-  status: () => cache.status(),
-  close: () => cache.close(),
-})
+const slowInvalidation = (ms: number) =>
+  wrappedCache({
+    invalidate: async (cache, names) => {
+      await sleep(ms)
+      await cache.invalidate(names)
+    },
+  })
 
 interface Page {
   items: { message: string }[]

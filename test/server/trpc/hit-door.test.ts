@@ -3,8 +3,8 @@
 // the forwarded address, overload), and everything else left to Fastify untouched.
 import { Writable } from 'node:stream'
 import t from 'tap'
-import type { CacheBackend, EntryRef } from '../../../server/cache/cache-backend.js'
 import { testApp, type TestApp } from '../../helpers/app.js'
+import { wrappedCache } from '../../helpers/cache.js'
 import { testBackends } from '../../helpers/backends.js'
 import { expectError, q, qBatch } from './wire.js'
 
@@ -19,21 +19,6 @@ async function answers(app: TestApp): Promise<Record<string, number>> {
 async function since(app: TestApp, before: Record<string, number>): Promise<Record<string, number>> {
   const now = await answers(app)
   return { front_door: now.front_door! - before.front_door!, fastify: now.fastify! - before.fastify! }
-}
-
-/** The cache as it is, but for its fast-path read (counted or slowed by the test). */
-function withHitBytes(hitBytes: (cache: CacheBackend, ref: EntryRef) => ReturnType<CacheBackend['hitBytes']>) {
-  return (cache: CacheBackend): CacheBackend => ({
-    kind: cache.kind,
-    lookup: (ref) => cache.lookup(ref),
-    hitBytes: (ref) => hitBytes(cache, ref),
-    acquire: (ref) => cache.acquire(ref),
-    fill: (ref, token, epoch, value) => cache.fill(ref, token, epoch, value),
-    release: (ref, token) => cache.release(ref, token),
-    invalidate: (names) => cache.invalidate(names),
-    status: () => cache.status(),
-    close: () => cache.close(),
-  })
 }
 
 const HEADERS = ['content-type', 'vary', 'cache-control', 'x-content-type-options', 'content-length']
@@ -122,9 +107,11 @@ t.test('per user reads: the door counts every call of a batch, and leaves a call
   let hitReads = 0
   const app = await testApp(t, {
     env: { RATE_LIMIT_READS_PER_MINUTE: '5' },
-    wrapCache: withHitBytes((cache, ref) => {
-      hitReads++
-      return cache.hitBytes(ref)
+    wrapCache: wrappedCache({
+      hitBytes: (cache, ref) => {
+        hitReads++
+        return cache.hitBytes(ref)
+      },
     }),
   })
   const token = await app.token('andrewbrown')
@@ -164,9 +151,11 @@ t.test('closing shuts the door: from then on Fastify answers every request', asy
 t.test('a client gone before its hit is answered: nothing breaks, the next ones are answered', async (t) => {
   let delayMs = 0
   const app = await testApp(t, {
-    wrapCache: withHitBytes((cache, ref) => {
-      const bytes = cache.hitBytes(ref)
-      return bytes && delayMs > 0 ? new Promise((r) => setTimeout(() => r(bytes), delayMs)) : bytes
+    wrapCache: wrappedCache({
+      hitBytes: (cache, ref) => {
+        const bytes = cache.hitBytes(ref)
+        return bytes && delayMs > 0 ? new Promise((r) => setTimeout(() => r(bytes), delayMs)) : bytes
+      },
     }),
   })
   const token = await app.token('andrewbrown')
