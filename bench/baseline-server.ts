@@ -3,11 +3,13 @@
 // Env: PORT, REDIS_URL, BASELINE_PREFIX (keys are `<prefix><key>`).
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
+import { writeOncePerTurn } from '../server/cache/tick-writes.js'
 
 const port = Number(process.env.PORT ?? 0)
 const prefix = process.env.BASELINE_PREFIX ?? 'baseline:'
-// Auto-pipelining as the server's client has it.
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1, enableAutoPipelining: true })
+// One write per event-loop turn, as the server's client has it (server/cache/tick-writes.ts).
+const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 })
+writeOncePerTurn(redis)
 
 const app = Fastify({ logger: false })
 app.get('/health', () => ({ status: 'ok' }))
