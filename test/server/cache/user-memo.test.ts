@@ -1,0 +1,48 @@
+// The caller memo (cachedReads' knownUser, what the fast path and the front door need to answer a hit
+// without waiting): renewed in the background in its last stretch while it is used, once, so callers
+// learned together do not all fall back to the full path together when it runs out; unused, it runs out.
+import { randomUUID } from 'node:crypto'
+import t from 'tap'
+import { entities } from '../../../server/cache/cache-backend.js'
+import { cachedReads } from '../../../server/cache/cached-reads.js'
+import { createMemoryCache } from '../../../server/cache/memory-cache.js'
+import { createMetrics } from '../../../server/metrics.js'
+import { directReads } from '../../../server/services/reads.js'
+import { testBackends } from '../../helpers/backends.js'
+import { settle, spiedBackend, waitFor } from './cache-utils.js'
+
+t.test('a memo in use is renewed before it runs out, once; one left unused runs out', async (t) => {
+  const b = await testBackends(t)
+  const spy = spiedBackend(createMemoryCache({ ttlSeconds: 600 }))
+  let clock = Date.now()
+  const reads = cachedReads(directReads(b.users, b.store), spy.backend, createMetrics(), { now: () => clock })
+  const tag = randomUUID().slice(0, 8)
+  const sub = `memo-${tag}`
+  const added = await b.users.add({ handle: `memo_${tag}`, displayName: 'Memo', email: `memo_${tag}@example.test`, cognitoUserId: sub })
+  const user = { uuid: added.uuid, handle: added.handle, displayName: added.displayName }
+  const lookups = () => spy.events.filter((e) => e.startsWith(`lookup ${entities.userBySub(sub)} `)).length
+
+  t.equal(reads.knownUser(sub), undefined, 'not known before it is looked up')
+  t.same(await reads.userBySub(sub), user)
+  const learned = lookups()
+  t.same(reads.knownUser(sub), user, 'known at once')
+
+  clock += 15_000
+  t.same(reads.knownUser(sub), user)
+  await settle()
+  t.equal(lookups(), learned, 'half-way through: nothing read')
+
+  clock += 10_000 // 25 s: in the last stretch
+  for (let i = 0; i < 5; i++) t.same(reads.knownUser(sub), user, 'answered from the memo meanwhile')
+  t.ok(await waitFor(() => lookups() === learned + 1), 'renewed in the background')
+  await settle()
+  t.equal(lookups(), learned + 1, 'once, however many requests asked')
+
+  clock += 20_000 // 45 s: past the first 30 s
+  t.same(reads.knownUser(sub), user, 'still known: the memo was renewed')
+
+  clock += 31_000 // unused for longer than a memo lasts
+  t.equal(reads.knownUser(sub), undefined, 'run out: the next request takes the full path')
+  await settle()
+  t.equal(lookups(), learned + 1, 'and nothing is read for it in the background')
+})
