@@ -121,13 +121,13 @@ async function main() {
           if (i > 600) throw new Error(`${v.name} did not start`)
           await new Promise((r) => setTimeout(r, 100))
         }
-        const reqs: Omit<Op, 'url'>[] = v.baseline ? baselineRequests : requests
+        const reqs: Op[] = (v.baseline ? baselineRequests : requests).map((r) => ({ ...r, url })) // made once: encoded once
         return { ...v, url, pid: proc.pid!, reqs, driver: new HttpDriver(connections), at: 0, n: 0, sec: 0, cpu: 0, paired: [] as number[] }
       }),
     )
     console.log(`${scenario}, ${rate ? `open loop at ${rate}/s` : `closed loop at ${connections} connections`}, ${values.slices} × ${values.slice} s slices each; pids ${servers.map((s) => `${s.name} ${s.pid}`).join(', ')}`)
     const round = (s: (typeof servers)[number], durationSec: number) => {
-      const next = () => ({ ...s.reqs[s.at++ % s.reqs.length]!, url: s.url })
+      const next = () => s.reqs[s.at++ % s.reqs.length]!
       return rate ? openLoop(s.driver, { durationSec, rate, next }) : closedLoop(s.driver, { durationSec, concurrency: connections, next })
     }
     for (const s of servers) await round(s, 2) // warm-up: the cache, the JIT, the connections

@@ -195,12 +195,20 @@ class Pool {
     this.hostHeader = `${host}:${port}`
   }
 
-  send(op: Op): Promise<Response> {
+  /** Requests as bytes, by Op: rounds send the same few ops over and over, and the client's own garbage collections would count in the latencies. */
+  private readonly encoded = new WeakMap<Op, Buffer>()
+
+  private encode(op: Op): Buffer {
     let head = `${op.method} ${op.path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\n`
     for (const [k, v] of Object.entries(op.headers)) head += `${k}: ${v}\r\n`
     const body = op.body === undefined ? undefined : Buffer.from(op.body)
     if (body) head += `content-type: application/json\r\ncontent-length: ${body.length}\r\n`
-    const buffer = body ? Buffer.concat([Buffer.from(head + '\r\n', 'latin1'), body]) : Buffer.from(head + '\r\n', 'latin1')
+    return body ? Buffer.concat([Buffer.from(head + '\r\n', 'latin1'), body]) : Buffer.from(head + '\r\n', 'latin1')
+  }
+
+  send(op: Op): Promise<Response> {
+    let buffer = this.encoded.get(op)
+    if (!buffer) this.encoded.set(op, (buffer = this.encode(op)))
     return new Promise((resolve, reject) => {
       const p: Pending = { buffer, resolve, reject }
       let conn = this.idle.pop()

@@ -563,14 +563,15 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
     }
     /** Open-loop rounds in interleaved slices, each scenario at its rate, into its tally and CPU meter. */
     const openLoopSlices = async (scenarios: Slices[], round: (s: Slices) => { rate: number; tally: RoundTally; cpu: CpuMeter }) => {
+      // Each scenario's requests made once: the load generator encodes each once too (load.ts).
+      const ops = new Map(scenarios.map((s) => [s, s.spec.requests.map((r): Op => ({ ...r, url: s.spec.target.url }))]))
       for (let i = 0; i < options.slices && !env.signal.aborted; i++) {
         for (const s of scenarios) {
-          const next = cycler(s.spec.requests)
-          const url = s.spec.target.url
+          const next = cycler(ops.get(s)!)
           const { rate, tally, cpu } = round(s)
           await s.slice(env, async () => {
             cpu.start()
-            const r = await openLoop(env.driver, { rate, durationSec: sliceSec, signal: env.signal, tally, next: () => ({ ...next(), url }) })
+            const r = await openLoop(env.driver, { rate, durationSec: sliceSec, signal: env.signal, tally, next })
             cpu.stop()
             return r
           })
