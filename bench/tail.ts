@@ -1,0 +1,97 @@
+// npm run bench:tail -- [--rate 20000] [--seconds 8] [--rounds 2] [--connections 50] [--gc] [--node-flags "..."] [checkout]
+// The latency tail of the bare baseline (a checkout's bench/baseline-server.ts, this one by default)
+// under one steady open loop, with nothing else running: the baseline pinned to CPU 0, this process
+// (the bench's open loop, bench/load.ts) to CPU 1, a warm-up, then `--rounds` rounds of `--seconds`.
+// Prints each round's percentiles from when each request was due, from its send, the client's send
+// lag, and the p99 of each half second. --gc runs the baseline with --trace-gc and sums up its
+// collections (how many, the longest pauses): what told a slow tail from the machine's (fourth round
+// of docs/benchmark.md). --node-flags passes V8 / Node flags to the baseline (e.g. --single-threaded-gc).
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { Redis } from 'ioredis'
+import { freePort } from '../test/helpers/ports.js'
+import { HttpDriver, type Op, openLoop, type Percentiles } from './load.js'
+import { pinLoadGenerator } from './servers.js'
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    rate: { type: 'string', default: '20000' },
+    seconds: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '50' },
+    gc: { type: 'boolean', default: false },
+    'node-flags': { type: 'string', default: '' },
+  },
+})
+const dir = resolve(positionals[0] ?? '.')
+const [rate, seconds, rounds, connections] = [values.rate, values.seconds, values.rounds, values.connections].map(Number) as [number, number, number, number]
+if (!existsSync(join(dir, 'bench', 'baseline-server.ts')) || ![rate, seconds, rounds, connections].every((n) => n > 0)) {
+  console.error('usage: npm run bench:tail -- [--rate N] [--seconds S] [--rounds N] [--connections N] [--gc] [--node-flags "..."] [checkout]')
+  process.exit(2)
+}
+
+const pinned = pinLoadGenerator()
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const redis = new Redis(redisUrl)
+const prefix = `cmtail_${randomBytes(4).toString('hex')}:`
+// About a user's conversation list as server A answers it (five conversations).
+const item = (i: number) => ({ uuid: randomBytes(16).toString('hex'), displayName: `User ${i}`, handle: `user_${i}`, message: 'a message of an ordinary length, as people write them', createdAt: new Date().toISOString() })
+await redis.set(`${prefix}k`, JSON.stringify([{ result: { data: { items: Array.from({ length: 5 }, (_, i) => item(i)), nextCursor: null } } }]))
+
+const port = await freePort()
+const flags = [...values['node-flags'].split(' ').filter(Boolean), ...(values.gc ? ['--trace-gc'] : [])]
+const argv = [process.execPath, ...flags, '--import', 'tsx', 'bench/baseline-server.ts']
+const [command, ...args] = pinned.pinned ? ['taskset', '-c', pinned.serverCpus, ...argv] : argv
+const child = spawn(command!, args, {
+  cwd: dir,
+  env: { ...process.env, NODE_ENV: 'production', PORT: String(port), REDIS_URL: redisUrl, BASELINE_PREFIX: prefix },
+  stdio: ['ignore', 'pipe', 'inherit'],
+})
+/** --trace-gc lines: `... Scavenge ... MB, 0.52 / 0.00 ms ...` (the pause, then its background part). */
+const pauses = { scavenge: [] as number[], markCompact: [] as number[] }
+let counting = false
+child.stdout.setEncoding('utf8').on('data', (text: string) => {
+  for (const line of text.split('\n')) {
+    const m = /(Scavenge|Mark-Compact)[^,]*MB, ([\d.]+) \//.exec(line)
+    if (m && counting) (m[1] === 'Scavenge' ? pauses.scavenge : pauses.markCompact).push(Number(m[2]))
+  }
+})
+const url = `http://127.0.0.1:${port}`
+const driver = new HttpDriver(connections)
+try {
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) break
+    } catch {
+      // not listening yet
+    }
+    if (i > 300) throw new Error('the baseline did not start')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  const op: Op = { method: 'GET', url, path: '/baseline/k', headers: {} }
+  await openLoop(driver, { rate, durationSec: 3, next: () => op }) // warm-up
+  const f = (p: Percentiles) => `p50 ${p.p50.toFixed(1)}  p90 ${p.p90.toFixed(1)}  p99 ${p.p99.toFixed(1)}  max ${p.max.toFixed(1)}`
+  console.log(`baseline of ${dir}${flags.length ? ` with ${flags.join(' ')}` : ''}, ${pinned.pinned ? 'pinned to CPU 0 (this load on CPU 1)' : `not pinned (${pinned.reason})`}; open loop at ${rate}/s over ${connections} connections, ms:`)
+  for (let i = 0; i < rounds; i++) {
+    counting = true
+    pauses.scavenge = []
+    pauses.markCompact = []
+    const r = await openLoop(driver, { rate, durationSec: seconds, next: () => op })
+    counting = false
+    console.log(`round ${i + 1}: ${r.rps.toFixed(0)}/s, ${r.errors} errors | from due: ${f(r.latency)} | from send: ${f(r.latencyFromSend!)} | send lag: ${f(r.sendLag!)}`)
+    console.log(`  p99 by half second: ${r.timeline!.map((t) => t.p99.toFixed(0)).join(' ')}`)
+    if (values.gc) {
+      const top = (xs: number[]) => [...xs].sort((a, b) => b - a).slice(0, 3).map((x) => x.toFixed(1)).join(', ')
+      console.log(`  garbage collection: ${pauses.scavenge.length} scavenges (longest ${top(pauses.scavenge)} ms), ${pauses.markCompact.length} mark-compacts (longest ${top(pauses.markCompact)} ms)`)
+    }
+  }
+} finally {
+  driver.close()
+  child.kill()
+  await redis.del(`${prefix}k`)
+  redis.disconnect()
+}
