@@ -15,9 +15,11 @@ import { type BenchOptions, type Env, type GetScenario, runGetScenarios, type Sc
 import { quietNodeVersionWarning } from '../server/lib/process.js'
 import { scenarioE } from './realtime.js'
 import { killAllNow, pinLoadGenerator, profileServers, ROOT, startBaseline, startDynaliteChild, startServer, stopAll } from './servers.js'
+import { wrkVersion } from './wrk.js'
 
 const USAGE = `usage: npm run bench -- [--duration S] [--slices N] [--warmup S] [--connections N] [--connection-counts N,N] [--scenarios a,b,c,d,e] [--rt-rate N]
-       [--users N] [--conversations N] [--messages N] [--latency-load F] [--latency-driver open-loop|autocannon] [--no-multi] [--cpu-prof DIR]
+       [--users N] [--conversations N] [--messages N] [--latency-load F] [--latency-driver open-loop|autocannon]
+       [--throughput-driver wrk|autocannon] [--no-multi] [--cpu-prof DIR]
        [--only a-groups,d-baseline,...] (only these GET scenarios: to profile one)`
 
 function options(): BenchOptions {
@@ -35,6 +37,7 @@ function options(): BenchOptions {
       messages: { type: 'string', default: '3' },
       'latency-load': { type: 'string', default: '0.5' },
       'latency-driver': { type: 'string', default: 'open-loop' },
+      'throughput-driver': { type: 'string' },
       'no-multi': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
       only: { type: 'string' },
@@ -63,6 +66,16 @@ function options(): BenchOptions {
     console.error(`--latency-driver: open-loop or autocannon (got ${JSON.stringify(driver)})\n${USAGE}`)
     process.exit(2)
   }
+  // wrk when it is installed (apt-get install wrk): autocannon costs the load generator's core ~30 µs a request.
+  const throughputDriver = values['throughput-driver'] ?? (wrkVersion() ? 'wrk' : 'autocannon')
+  if (throughputDriver !== 'wrk' && throughputDriver !== 'autocannon') {
+    console.error(`--throughput-driver: wrk or autocannon (got ${JSON.stringify(throughputDriver)})\n${USAGE}`)
+    process.exit(2)
+  }
+  if (throughputDriver === 'wrk' && !wrkVersion()) {
+    console.error('--throughput-driver wrk: wrk is not installed (apt-get install wrk)')
+    process.exit(2)
+  }
   if (values['cpu-prof']) profileServers(values['cpu-prof'])
   return {
     durationSec: num('duration', values.duration, 1),
@@ -76,6 +89,7 @@ function options(): BenchOptions {
     messagesEach: Math.round(num('messages', values.messages, 1, 100)),
     latencyLoad: num('latency-load', values['latency-load'], 0.01, 1),
     latencyDriver: driver,
+    throughputDriver,
     multiInstance: !values['no-multi'],
     realtimeRate: num('rt-rate', values['rt-rate'], 1, 1000),
     only: values.only?.split(',').map((s) => s.trim()),

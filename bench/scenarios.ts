@@ -10,6 +10,7 @@ import { trpcData } from './fixtures.js'
 import { median } from './report.js'
 import { closedLoop, type HttpDriver, type Op, openLoop, type Percentiles, RoundTally, type RoundResult, type TimelinePoint } from './load.js'
 import { type Child, cpuSecondsOf, machineCpuSeconds, memoryOf } from './servers.js'
+import { type RoundCounts, wrkRound } from './wrk.js'
 
 export interface BenchOptions {
   /** Seconds of each measured round (throughput, fixed rate) of each scenario. */
@@ -28,6 +29,8 @@ export interface BenchOptions {
   /** Fraction of the measured throughput the latency round asks for. */
   latencyLoad: number
   latencyDriver: 'open-loop' | 'autocannon'
+  /** The throughput rounds' load generator (wrk when installed: it leaves the server the bottleneck). */
+  throughputDriver: 'wrk' | 'autocannon'
   /** Extra mixed run over two cache-on instances sharing Redis. */
   multiInstance: boolean
   /** Scenario (e): messages per second through instance A. */
@@ -37,7 +40,7 @@ export interface BenchOptions {
 }
 
 export interface Throughput {
-  driver: 'autocannon' | 'closed-loop'
+  driver: 'wrk' | 'autocannon' | 'closed-loop'
   rps: number
   completed: number
   durationSec: number
@@ -294,6 +297,10 @@ async function cannon(url: string, requests: Req[], connections: number, duratio
   }
 }
 
+/** A throughput round (closed loop, no pipelining) with the run's load generator. */
+const saturate = (options: BenchOptions, url: string, requests: Req[], connections: number, durationSec: number): Promise<RoundCounts> =>
+  options.throughputDriver === 'wrk' ? wrkRound(url, requests, connections, durationSec) : cannon(url, requests, connections, durationSec)
+
 /** Cycles through a list, from a random start. */
 function cycler<T>(items: T[]): () => T {
   let i = Math.floor(Math.random() * items.length)
@@ -505,7 +512,7 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
   const names = specs.map((s) => s.id).join(', ')
 
   env.log(`warm-up ${options.warmupSec}s each: ${names}`)
-  for (const s of all) await s.slice(env, () => cannon(s.spec.target.url, s.spec.requests, options.connections, options.warmupSec))
+  for (const s of all) await s.slice(env, () => saturate(options, s.spec.target.url, s.spec.requests, options.connections, options.warmupSec))
   for (const s of all) s.warnings = 0 // count from the measured rounds on
   for (const s of all) s.warningLines = []
   for (const s of all) if (s.cache) s.cache = { hits: 0, misses: 0, redisErrors: 0 }
@@ -519,7 +526,7 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
         const headline = connections === options.connections
         const r = await s.slice(env, async () => {
           if (headline) s.cpu.start()
-          const r = await cannon(s.spec.target.url, s.spec.requests, connections, sliceSec)
+          const r = await saturate(options, s.spec.target.url, s.spec.requests, connections, sliceSec)
           if (headline) s.cpu.stop()
           return r
         })
@@ -561,10 +568,14 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
       const url = s.spec.target.url
       await Promise.all(Array.from({ length: options.connections }, () => env.driver.send({ method: 'GET', url, path: '/health', headers: {} })))
     }
+    // Each scenario's requests made once: the load generator encodes each once too (load.ts).
+    const ops = new Map(all.map((s) => [s, s.spec.requests.map((r): Op => ({ ...r, url: s.spec.target.url }))]))
+    // A warm-up at each one's fixed rate, not measured, as the throughput rounds have theirs: the
+    // rounds measure a steady load, not the change from saturation to half of it (the collections of
+    // what the throughput rounds left behind, in the servers and in this process).
+    for (const s of all) await openLoop(env.driver, { rate: s.rate, durationSec: options.warmupSec, signal: env.signal, next: cycler(ops.get(s)!) })
     /** Open-loop rounds in interleaved slices, each scenario at its rate, into its tally and CPU meter. */
     const openLoopSlices = async (scenarios: Slices[], round: (s: Slices) => { rate: number; tally: RoundTally; cpu: CpuMeter }) => {
-      // Each scenario's requests made once: the load generator encodes each once too (load.ts).
-      const ops = new Map(scenarios.map((s) => [s, s.spec.requests.map((r): Op => ({ ...r, url: s.spec.target.url }))]))
       for (let i = 0; i < options.slices && !env.signal.aborted; i++) {
         for (const s of scenarios) {
           const next = cycler(ops.get(s)!)
@@ -592,7 +603,7 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
 
   return all.map((s) => {
     const throughput: Throughput = {
-      driver: 'autocannon',
+      driver: options.throughputDriver,
       rps: s.rps,
       completed: s.tp.completed,
       durationSec: s.tp.durationSec,
