@@ -1,6 +1,7 @@
-// ioredis clients that write each event-loop turn's commands at once (tick-writes.ts) and fail fast: no offline queue, a per-command deadline (command-deadlines.ts, in
-// place of ioredis's commandTimeout), no retries of a request. A slow or absent Redis must cost a
-// request milliseconds, never an error.
+// ioredis clients that write each event-loop turn's commands at once (tick-writes.ts) and fail fast:
+// no offline queue, a per-command deadline (command-deadlines.ts, in place of ioredis's
+// commandTimeout), no retries of a request. A slow or absent Redis must cost a request milliseconds,
+// never an error.
 import { Cluster, Redis } from 'ioredis'
 import type { Config } from '../config.js'
 import { keepCommandDeadlines } from './command-deadlines.js'

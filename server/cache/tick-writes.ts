@@ -4,7 +4,7 @@
 // promoted ~1.3 MB into the old generation per scavenge, with 3.5-ms scavenges and a mark-compact
 // every second, a p99 four times that of the same route without it (docs/benchmark.md, fourth round).
 // Corking the connection's socket until the turn's immediates run gives the same single write (and so
-// the same one round trip for concurrent requests) with no object at all.
+// the same one round trip for concurrent requests) with nothing allocated but the immediate.
 import { Cluster, type Redis } from 'ioredis'
 
 const batched = new WeakSet<Redis>()
