@@ -14,7 +14,7 @@ import { type BenchResults, complete, machine, ratios, table, writeResults } fro
 import { type BenchOptions, type Env, type GetScenario, runGetScenarios, type ScenarioResult, scenarioC, stopCurrent } from './scenarios.js'
 import { quietNodeVersionWarning } from '../server/lib/process.js'
 import { scenarioE } from './realtime.js'
-import { killAllNow, pinLoadGenerator, profileServers, ROOT, startBaseline, startDynaliteChild, startServer, stopAll } from './servers.js'
+import { killAllNow, pinLoadGenerator, profileServers, ROOT, startBaseline, startDynaliteChild, startServer, stopAll, stopChild } from './servers.js'
 import { wrkVersion } from './wrk.js'
 
 const USAGE = `usage: npm run bench -- [--duration S] [--slices N] [--warmup S] [--connections N] [--connection-counts N,N] [--scenarios a,b,c,d,e] [--rt-rate N]
@@ -192,7 +192,7 @@ async function main() {
     }
     const wantsMulti = opts.scenarios.includes('c') && opts.multiInstance
     log(`servers: A (cache)${opts.scenarios.includes('b') ? ', B (CACHE_MODE=off)' : ''}${wantsMulti ? ', A2 (cache, same Redis)' : ''}${opts.scenarios.includes('d') ? ', baseline' : ''}`)
-    const [A, B, A2, D] = await Promise.all([
+    const [fixturesA, B, A2, D] = await Promise.all([
       startServer('A', common),
       opts.scenarios.includes('b') ? startServer('B', { ...common, CACHE_MODE: 'off' }) : undefined,
       wantsMulti ? startServer('A2', common) : undefined,
@@ -201,9 +201,15 @@ async function main() {
 
     const f0 = performance.now()
     const users = await createUsers(db.sql, signing, opts.users)
-    const conversations = await createConversations(driver, A.url, users, opts.conversations, opts.messagesEach, 32)
+    const conversations = await createConversations(driver, fixturesA.url, users, opts.conversations, opts.messagesEach, 32)
     const fixtureSec = (performance.now() - f0) / 1000
     log(`fixtures: ${users.length} users, ${conversations.length} conversations × ${opts.messagesEach} messages in ${fixtureSec.toFixed(1)} s`)
+    // A starts the measured rounds fresh, as the baseline does: the fixtures' writes left ~115 MB of
+    // garbage in its old generation that V8 collected only ~100 s into the rounds, with scavenges half
+    // as slow again until then (docs/benchmark.md, fourth round).
+    await stopChild(fixturesA)
+    const A = await startServer('A', common, Number(new URL(fixturesA.url).port))
+    log('server A restarted after the fixtures')
 
     const env: Env = {
       options: opts,
