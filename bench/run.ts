@@ -66,13 +66,14 @@ function options(): BenchOptions {
     console.error(`--latency-driver: open-loop or autocannon (got ${JSON.stringify(driver)})\n${USAGE}`)
     process.exit(2)
   }
-  // wrk when it is installed (apt-get install wrk): autocannon costs the load generator's core ~30 µs a request.
-  const throughputDriver = values['throughput-driver'] ?? (wrkVersion() ? 'wrk' : 'autocannon')
+  // wrk when it is installed (apt-get install wrk): autocannon costs the load generator's core 23–26 µs a request.
+  const wrk = wrkVersion()
+  const throughputDriver = values['throughput-driver'] ?? (wrk ? 'wrk' : 'autocannon')
   if (throughputDriver !== 'wrk' && throughputDriver !== 'autocannon') {
     console.error(`--throughput-driver: wrk or autocannon (got ${JSON.stringify(throughputDriver)})\n${USAGE}`)
     process.exit(2)
   }
-  if (throughputDriver === 'wrk' && !wrkVersion()) {
+  if (throughputDriver === 'wrk' && !wrk) {
     console.error('--throughput-driver wrk: wrk is not installed (apt-get install wrk)')
     process.exit(2)
   }
@@ -205,8 +206,8 @@ async function main() {
     const fixtureSec = (performance.now() - f0) / 1000
     log(`fixtures: ${users.length} users, ${conversations.length} conversations × ${opts.messagesEach} messages in ${fixtureSec.toFixed(1)} s`)
     // A starts the measured rounds fresh, as the baseline does: the fixtures' writes left ~115 MB of
-    // garbage in its old generation that V8 collected only ~100 s into the rounds, with scavenges half
-    // as slow again until then (docs/benchmark.md, fourth round).
+    // garbage in its old generation that V8 collected only ~100 s into the rounds, with scavenges up to
+    // twice as long until then (docs/benchmark.md, fourth round).
     await stopChild(fixturesA)
     const A = await startServer('A', common, Number(new URL(fixturesA.url).port))
     log('server A restarted after the fixtures')

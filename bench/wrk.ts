@@ -1,7 +1,8 @@
-// wrk (Debian's `wrk` package, C and LuaJIT) as the throughput rounds' load generator: a few
-// microseconds of CPU per request where autocannon takes ~30, so that on a 2-core machine the one core
-// left to the load generator (and Redis) can saturate the server under test. One thread, N keep-alive
-// connections, no pipelining; the requests of a list in turn (bench/wrk-requests.lua).
+// wrk (Debian's `wrk` package, C and LuaJIT) as the throughput rounds' load generator: with Redis,
+// about 14 µs of the other core per request where autocannon alone takes 23–26 (docs/benchmark.md),
+// so that on a 2-core machine the one core left to the load generator (and Redis) can saturate the
+// server under test. One thread, N keep-alive connections, no pipelining; the requests of a list in
+// turn (bench/wrk-requests.lua).
 import { execFile, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -34,15 +35,18 @@ export function wrkVersion(): string | undefined {
   return /wrk \S+/.exec(`${r.stdout}${r.stderr}`)?.[0]
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'cm-wrk-'))
-process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+let dir: string | undefined
 const files = new WeakMap<WrkRequest[], string>()
 let n = 0
 
-/** The request list as the script reads it, written once per list. */
+/** The request list as the script reads it, written once per list (into a directory removed at exit). */
 function fileOf(requests: WrkRequest[]): string {
   let file = files.get(requests)
   if (!file) {
+    if (!dir) {
+      const made = (dir = mkdtempSync(join(tmpdir(), 'cm-wrk-')))
+      process.once('exit', () => rmSync(made, { recursive: true, force: true }))
+    }
     file = join(dir, `requests-${n++}.tsv`)
     const line = (r: WrkRequest) => [r.method, r.path, ...Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`)].join('\t')
     writeFileSync(file, requests.map(line).join('\n') + '\n')

@@ -2,7 +2,7 @@
 // auto-pipelining. That one builds a Pipeline object for every turn (it copies every command method
 // onto it), and at a cache hit's rate its garbage outlives young-generation collections: a bare route
 // promoted ~1.3 MB into the old generation per scavenge, with 3.5-ms scavenges and a mark-compact
-// every second, a p99 four times that of the same route without it (docs/benchmark.md, fourth round).
+// every second, a p99 two to four times that of the same route without it (docs/benchmark.md, fourth round).
 // Corking the connection's socket until the turn's immediates run gives the same single write (and so
 // the same one round trip for concurrent requests) with nothing allocated but the immediate.
 import { Cluster, type Redis } from 'ioredis'
