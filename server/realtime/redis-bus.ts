@@ -50,9 +50,13 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   const isClosed = () => closed
   const statusListeners = new Set<(s: BusStatus) => void>()
 
+  /** A beat is running (it may be bringing the bus up, with the channels it listed when it began). */
+  let beating = false
   const registry = listenerRegistry({
     async first(channel) {
-      if (status !== 'up') return // subscribed by the beat that brings the bus up
+      // Down: the next beat lists it and subscribes it. While a beat runs it may have listed the
+      // channels already (and mark the bus up without this one): subscribed here then.
+      if (status !== 'up' && !beating) return
       try {
         await subscriber.ssubscribe(channel)
       } catch {
@@ -83,7 +87,6 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   }
 
   /** A beat: Redis answers on the subscriber connection; after a down, every channel is subscribed again. */
-  let beating = false
   async function beat() {
     if (beating || isClosed()) return
     beating = true

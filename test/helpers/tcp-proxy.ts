@@ -1,6 +1,7 @@
 // A TCP proxy in front of a real service, so a test can cut the service off (and bring it back)
 // without stopping it for everyone else, and count what goes through.
 import { createServer, type Server, type Socket, connect } from 'node:net'
+import { Transform } from 'node:stream'
 import type { Test } from 'tap'
 
 export interface TcpProxy {
@@ -12,6 +13,8 @@ export interface TcpProxy {
   /** Closes every open connection and refuses new ones until `restore`. */
   cut(): void
   restore(): void
+  /** Holds what the service answers for `ms` before passing it on (0: at once), in order. */
+  lag(ms: number): void
   close(): Promise<void>
 }
 
@@ -24,6 +27,14 @@ export async function tcpProxy(t: Test | undefined, target: { host: string; port
   const sockets = new Set<Socket>()
   let refusing = false
   let accepted = 0
+  let lagMs = 0
+  const lagging = () =>
+    new Transform({
+      transform(chunk, _encoding, done) {
+        if (lagMs > 0) setTimeout(() => { done(null, chunk) }, lagMs)
+        else done(null, chunk)
+      },
+    })
   const server: Server = createServer((client) => {
     if (refusing) {
       client.destroy()
@@ -52,7 +63,7 @@ export async function tcpProxy(t: Test | undefined, target: { host: string; port
         client.on('error', drop).on('close', drop)
         upstream.on('error', drop).on('close', drop)
         client.pipe(upstream)
-        upstream.pipe(client)
+        upstream.pipe(lagging()).pipe(client)
         client.resume()
       })
     }
@@ -72,6 +83,9 @@ export async function tcpProxy(t: Test | undefined, target: { host: string; port
     },
     restore() {
       refusing = false
+    },
+    lag(ms) {
+      lagMs = ms
     },
     close: () =>
       new Promise<void>((resolve) => {
