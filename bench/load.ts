@@ -267,6 +267,29 @@ export class HttpDriver {
   }
 }
 
+/**
+ * Samples in a Float64Array that doubles as it fills. Its storage is outside V8's heap: a round's
+ * hundreds of thousands of latencies in growing arrays made the client's old generation grow by tens
+ * of MB, with a mark-compact (5–12 ms, the client stopped) every few seconds, counted in the latencies.
+ */
+export class Samples {
+  private data = new Float64Array(1 << 16)
+  length = 0
+
+  push(value: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Float64Array(this.data.length * 2)
+      grown.set(this.data)
+      this.data = grown
+    }
+    this.data[this.length++] = value
+  }
+
+  values(): Float64Array {
+    return this.data.subarray(0, this.length)
+  }
+}
+
 /** What rounds record; several rounds (slices of one scenario) may share one. */
 export class RoundTally {
   /** Seconds the rounds recorded here took, together. */
@@ -276,11 +299,11 @@ export class RoundTally {
   non2xx = 0
   failedChecks = 0
   dropped = 0
-  latencies: number[] = []
-  fromSend: number[] = []
-  lags: number[] = []
-  /** Latencies by slice of schedule (open loop). */
-  slices: number[][] = []
+  latencies = new Samples()
+  fromSend = new Samples()
+  lags = new Samples()
+  /** Each open-loop latency's place in the schedule (ms), beside it in `latencies`: the timeline. */
+  dueAt = new Samples()
 
   record(op: Op, res: Response, latencyMs: number, fromSendMs?: number): void {
     this.completed++
@@ -298,6 +321,18 @@ export class RoundTally {
     }
   }
 
+  /** Latencies by half second of the schedule. */
+  private timeline(): { at: number; requests: number; p50: number; p99: number; max: number }[] {
+    const latencies = this.latencies.values()
+    const dueAt = this.dueAt.values()
+    const slices: (number[] | undefined)[] = []
+    for (let i = 0; i < dueAt.length; i++) (slices[Math.floor(dueAt[i]! / SLICE_MS)] ??= []).push(latencies[i]!)
+    return Array.from(slices, (xs, i) => {
+      const p = percentiles(xs ?? [])
+      return { at: (i * SLICE_MS) / 1000, requests: xs?.length ?? 0, p50: p.p50, p99: p.p99, max: p.max }
+    })
+  }
+
   result(targetRate?: number): RoundResult {
     const durationSec = this.elapsedSec
     return {
@@ -307,17 +342,14 @@ export class RoundTally {
       errors: this.errors + this.dropped,
       non2xx: this.non2xx,
       failedChecks: this.failedChecks,
-      latency: percentiles(this.latencies),
+      latency: percentiles(this.latencies.values()),
       dropped: this.dropped,
       ...(targetRate !== undefined
         ? {
             targetRate,
-            sendLag: percentiles(this.lags),
-            latencyFromSend: percentiles(this.fromSend),
-            timeline: this.slices.map((xs, i) => {
-              const p = percentiles(xs)
-              return { at: (i * SLICE_MS) / 1000, requests: xs.length, p50: p.p50, p99: p.p99, max: p.max }
-            }),
+            sendLag: percentiles(this.lags.values()),
+            latencyFromSend: percentiles(this.fromSend.values()),
+            timeline: this.timeline(),
           }
         : {}),
     }
@@ -392,7 +424,7 @@ export async function openLoop(
       (res) => {
         const now = performance.now()
         tally.record(op, res, now - due, now - sentAt)
-        ;(tally.slices[Math.floor((due - start + offsetMs) / SLICE_MS)] ??= []).push(now - due)
+        tally.dueAt.push(due - start + offsetMs)
       },
       () => {
         tally.errors++
