@@ -21,13 +21,20 @@ export interface RedisBusOptions {
 
 const backoff = (times: number) => Math.min(times * 100, 2000)
 
+const HEARTBEAT_MS = 1000
+
 function connections(options: RedisBusOptions): { publisher: Redis | Cluster; subscriber: Redis | Cluster } {
   const common = { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: options.commandTimeoutMs, connectTimeout: 2000 }
+  // The subscriber's commands (PING, SSUBSCRIBE) wait up to a beat: a timeout marks the whole bus down,
+  // and every subscription then reads DynamoDB again. With the request timeout (100 ms) an instance
+  // busy starting 2,000 resumed streams at once timed its own SSUBSCRIBEs out (their answers came,
+  // but after its timers ran) and doubled its DynamoDB reads (the bench's mass reconnect).
+  const listening = { ...common, commandTimeout: Math.max(options.commandTimeoutMs, options.heartbeatMs ?? HEARTBEAT_MS) }
   if (options.redis.kind === 'single') {
     return {
       publisher: new Redis(options.redis.url, { ...common, retryStrategy: backoff }),
       // Channels are subscribed again by the heartbeat after a reconnect, once it knows Redis hears.
-      subscriber: new Redis(options.redis.url, { ...common, retryStrategy: backoff, autoResubscribe: false }),
+      subscriber: new Redis(options.redis.url, { ...listening, retryStrategy: backoff, autoResubscribe: false }),
     }
   }
   const cluster = (sharded: boolean) =>
@@ -36,7 +43,7 @@ function connections(options: RedisBusOptions): { publisher: Redis | Cluster; su
       clusterRetryStrategy: backoff,
       slotsRefreshTimeout: 2000,
       shardedSubscribers: sharded,
-      redisOptions: common,
+      redisOptions: sharded ? listening : common,
     })
   return { publisher: cluster(false), subscriber: cluster(true) }
 }
@@ -106,7 +113,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
       beating = false
     }
   }
-  const heartbeat = setInterval(() => void beat(), options.heartbeatMs ?? 1000)
+  const heartbeat = setInterval(() => void beat(), options.heartbeatMs ?? HEARTBEAT_MS)
   heartbeat.unref()
   subscriber.on('ready', () => void beat())
   metrics.realtime.busUp.set(0)

@@ -60,3 +60,27 @@ t.test('a channel first heard while the bus is coming back up is subscribed too'
   t.same(oldHeard, ['to old'], 'the channel listed by the beat hears its ring')
   t.same(lateHeard, ['to late'], 'the channel first heard during the beat hears its ring')
 })
+
+t.test('answers slower than the request timeout but within a beat leave the bus up', async (t) => {
+  const proxy = await tcpProxy(t, REDIS)
+  const metrics = createMetrics()
+  // The server's settings: 100-ms command timeout, a beat a second.
+  const heard = createRedisBus({ redis: { kind: 'single', url: `redis://${proxy.host}:${proxy.port}` }, commandTimeoutMs: 100, log: quiet, metrics })
+  const ringer = createRedisBus({ redis: { kind: 'single', url: `redis://${REDIS.host}:${REDIS.port}` }, commandTimeoutMs: 100, log: quiet, metrics: createMetrics() })
+  t.teardown(() => Promise.all([heard.close(), ringer.close()]))
+  await until('both buses up', () => heard.status() === 'up' && ringer.status() === 'up')
+  const channel = `bus-test:${Math.random().toString(36).slice(2)}:slow`
+  // A busy instance sees Redis's answers late: here they are held for 300 ms.
+  proxy.lag(300)
+  const got: string[] = []
+  const started = Date.now()
+  await heard.subscribe(channel, (p) => got.push(p)).ready
+  t.ok(Date.now() - started >= 250, 'the subscription waited for its SSUBSCRIBE')
+  await sleep(1_500) // a beat or two, their PINGs answered as late
+  t.equal(heard.status(), 'up', 'still up')
+  proxy.lag(0)
+  await ringer.publish(channel, 'ring')
+  await until('the ring heard', () => got.length === 1, 3_000).catch(() => {})
+  t.same(got, ['ring'], 'the channel hears its ring')
+  t.equal((await metrics.realtime.busReconnects.get()).values[0]?.value ?? 0, 1, 'up once, never down and up again')
+})
