@@ -1,7 +1,9 @@
 // The bus over a real redis-server, through a TCP proxy that can cut the connection and hold Redis's
 // answers: a channel first listened to while the bus is coming back up (after the beat listed the
 // channels to subscribe again, before it marked the bus up) is subscribed all the same, and hears
-// what is rung on it afterwards.
+// what is rung on it afterwards; answers slower than a request's timeout but within a beat (a busy
+// instance reads them late) do not mark the bus down.
+import { Redis } from 'ioredis'
 import t from 'tap'
 import { createMetrics } from '../../../server/metrics.js'
 import { createRedisBus } from '../../../server/realtime/redis-bus.js'
@@ -40,9 +42,6 @@ t.test('a channel first heard while the bus is coming back up is subscribed too'
   await until('the bus down', () => heard.status() === 'down')
   proxy.lag(300)
   proxy.restore()
-  const watcher = createRedisBus({ redis: { kind: 'single', url: `redis://${REDIS.host}:${REDIS.port}` }, commandTimeoutMs: 2_000, log: quiet, metrics: createMetrics() })
-  t.teardown(() => watcher.close())
-  const { Redis } = await import('ioredis')
   const admin = new Redis(`redis://${REDIS.host}:${REDIS.port}`)
   t.teardown(() => admin.quit())
   // Redis has run the beat's SSUBSCRIBE of the old channel; its answer is still on its way.
