@@ -13,7 +13,7 @@ export interface TcpProxy {
   /** Closes every open connection and refuses new ones until `restore`. */
   cut(): void
   restore(): void
-  /** Holds what the service answers for `ms` before passing it on (0: at once), in order. */
+  /** Holds each chunk the service answers for `ms`, in turn, before passing it on (0: at once). */
   lag(ms: number): void
   close(): Promise<void>
 }

@@ -68,6 +68,8 @@ t.test('answers slower than the request timeout but within a beat leave the bus 
   const ringer = createRedisBus({ redis: { kind: 'single', url: `redis://${REDIS.host}:${REDIS.port}` }, commandTimeoutMs: 100, log: quiet, metrics: createMetrics() })
   t.teardown(() => Promise.all([heard.close(), ringer.close()]))
   await until('both buses up', () => heard.status() === 'up' && ringer.status() === 'up')
+  const changes: string[] = []
+  heard.onStatus((s) => changes.push(s))
   const channel = `bus-test:${Math.random().toString(36).slice(2)}:slow`
   // A busy instance sees Redis's answers late: here they are held for 300 ms.
   proxy.lag(300)
@@ -81,5 +83,6 @@ t.test('answers slower than the request timeout but within a beat leave the bus 
   await ringer.publish(channel, 'ring')
   await until('the ring heard', () => got.length === 1, 3_000).catch(() => {})
   t.same(got, ['ring'], 'the channel hears its ring')
+  t.same(changes, [], 'never down (and up again) meanwhile')
   t.equal((await metrics.realtime.busReconnects.get()).values[0]?.value ?? 0, 1, 'up once, never down and up again')
 })
