@@ -1,4 +1,4 @@
-// npm run bench:ab -- [--scenario groups|plain|messages] [--connections 50] [--rate N] [--slices 30] [--slice 0.5]
+// npm run bench:ab -- [--scenario groups|plain|messages] [--connections 50] [--rate N] [--slices 30] [--slice 0.5] [--no-shield]
 //                     [--perf-map] name=<checkout>[:baseline][:ENV=value...] ...
 // A/B of server builds on the cache-hit path: each variant is a checkout (a `git worktree` of another
 // commit, say) whose server/main.ts runs with the same backends, fixtures and warm cache; `:baseline`
@@ -29,11 +29,12 @@ const { values, positionals } = parseArgs({
     slices: { type: 'string', default: '30' },
     slice: { type: 'string', default: '0.5' },
     'perf-map': { type: 'boolean', default: false },
+    'no-shield': { type: 'boolean', default: false },
   },
 })
 const scenario = values.scenario
 if (!['groups', 'plain', 'messages'].includes(scenario) || positionals.length < 1) {
-  console.error('usage: npm run bench:ab -- [--scenario groups|plain|messages] [--connections N] [--rate N] [--slices N] [--slice S] name=<dir>[:baseline][:ENV=v] ...')
+  console.error('usage: npm run bench:ab -- [--scenario groups|plain|messages] [--connections N] [--rate N] [--slices N] [--slice S] [--no-shield] name=<dir>[:baseline][:ENV=v] ...')
   process.exit(2)
 }
 const connections = Number(values.connections)
@@ -59,9 +60,10 @@ const cpuMicros = (pid: number) => {
 }
 
 async function main() {
-  const pinning = pinLoadGenerator()
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+  const pinning = pinLoadGenerator({ shield: !values['no-shield'], redisUrl })
   const prefix = `cmab_${Math.random().toString(36).slice(2, 10)}`
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
+  const redis = new Redis(redisUrl)
   const dynalite = await startDynaliteChild()
   await createMessageTable(dynalite.url, 'cruddur-messages')
   const db = await createDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
@@ -125,7 +127,7 @@ async function main() {
         return { ...v, url, pid: proc.pid!, reqs, driver: new HttpDriver(connections), at: 0, n: 0, sec: 0, cpu: 0, paired: [] as number[] }
       }),
     )
-    console.log(`${scenario}, ${rate ? `open loop at ${rate}/s` : `closed loop at ${connections} connections`}, ${values.slices} × ${values.slice} s slices each; pids ${servers.map((s) => `${s.name} ${s.pid}`).join(', ')}`)
+    console.log(`${scenario}, ${rate ? `open loop at ${rate}/s` : `closed loop at ${connections} connections`}, ${values.slices} × ${values.slice} s slices each${pinning.pinned ? (pinning.shielded ? `, CPU ${pinning.serverCpus} shielded (${pinning.shielded.threads} threads moved)` : ', not shielded') : ''}; pids ${servers.map((s) => `${s.name} ${s.pid}`).join(', ')}`)
     const round = (s: (typeof servers)[number], durationSec: number) => {
       const next = () => s.reqs[s.at++ % s.reqs.length]!
       return rate ? openLoop(s.driver, { durationSec, rate, next }) : closedLoop(s.driver, { durationSec, concurrency: connections, next })

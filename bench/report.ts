@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RealtimeResult } from './realtime.js'
 import type { BenchOptions, ScenarioResult } from './scenarios.js'
-import { ROOT } from './servers.js'
+import { type Pinning, ROOT } from './servers.js'
 
 export interface Machine {
   nproc: number
@@ -17,7 +17,7 @@ export interface Machine {
   /** 1-minute load average when the bench started: how busy the shared machine was. */
   loadAvg1m: number
   /** Where the processes ran: the servers (and the baseline, in its turn) on some CPUs, the load generator on the others. */
-  pinning?: { pinned: true; serverCpus: string; loadCpus: string } | { pinned: false; reason: string }
+  pinning?: Pinning
 }
 
 /** A cache-hit scenario against the baseline at one connection count. */
@@ -142,7 +142,10 @@ export const pinningLine = (m: Machine): string =>
   !m.pinning
     ? 'not pinned'
     : m.pinning.pinned
-      ? `pinned with taskset: the server under test (and the baseline, in its turn) on CPU ${m.pinning.serverCpus}, the load generator and dynalite on CPU ${m.pinning.loadCpus}`
+      ? `pinned with taskset: the server under test (and the baseline, in its turn) on CPU ${m.pinning.serverCpus}, the load generator and dynalite on CPU ${m.pinning.loadCpus}` +
+        (m.pinning.shielded
+          ? `; CPU ${m.pinning.serverCpus} shielded: ${m.pinning.shielded.threads} threads of ${m.pinning.shielded.processes} other processes moved to CPU ${m.pinning.loadCpus} for the run, ${m.pinning.shielded.raised.join(' and ')} at nice -20`
+          : `; CPU ${m.pinning.serverCpus} not shielded (other processes may run there)`)
       : `not pinned (${m.pinning.reason})`
 
 /** The hit-path ratios, one line per scenario. */

@@ -19,7 +19,7 @@ import { wrkVersion } from './wrk.js'
 
 const USAGE = `usage: npm run bench -- [--duration S] [--slices N] [--warmup S] [--connections N] [--connection-counts N,N] [--scenarios a,b,c,d,e] [--rt-rate N]
        [--users N] [--conversations N] [--messages N] [--latency-load F] [--latency-driver open-loop|autocannon]
-       [--throughput-driver wrk|autocannon] [--no-multi] [--cpu-prof DIR]
+       [--throughput-driver wrk|autocannon] [--no-multi] [--no-shield] [--cpu-prof DIR]
        [--only a-groups,d-baseline,...] (only these GET scenarios: to profile one)`
 
 function options(): BenchOptions {
@@ -39,6 +39,7 @@ function options(): BenchOptions {
       'latency-driver': { type: 'string', default: 'open-loop' },
       'throughput-driver': { type: 'string' },
       'no-multi': { type: 'boolean', default: false },
+      'no-shield': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
       only: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -92,6 +93,7 @@ function options(): BenchOptions {
     latencyDriver: driver,
     throughputDriver,
     multiInstance: !values['no-multi'],
+    shield: !values['no-shield'],
     realtimeRate: num('rt-rate', values['rt-rate'], 1, 1000),
     only: values.only?.split(',').map((s) => s.trim()),
   }
@@ -106,9 +108,9 @@ async function main() {
   const opts = options()
   const startedAt = new Date()
   const t0 = performance.now()
-  const host = { ...machine(), pinning: pinLoadGenerator() } // the load average before the bench adds its own
-  const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+  const host = { ...machine(), pinning: pinLoadGenerator({ shield: opts.shield, redisUrl }) } // the load average before the bench adds its own
+  const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
   const prefix = `cmbench_${Math.random().toString(36).slice(2, 10)}`
   const metricsToken = crypto.randomUUID()
   const ddbTable = 'cruddur-messages'

@@ -33,6 +33,8 @@ export interface BenchOptions {
   throughputDriver: 'wrk' | 'autocannon'
   /** Extra mixed run over two cache-on instances sharing Redis. */
   multiInstance: boolean
+  /** Keep the machine's other threads off the server's core, the bench and Redis ahead of them (./shield.ts). */
+  shield: boolean
   /** Scenario (e): messages per second through instance A. */
   realtimeRate: number
   /** Only these GET scenarios (ids such as a-messages), for a profile of one of them; all when undefined. */

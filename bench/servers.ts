@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../test/helpers/ports.js'
+import { redisPidOn, type Shielded, shield } from './shield.js'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -27,11 +28,15 @@ const children = new Set<Child>()
 /**
  * With two or more CPUs and util-linux's taskset, the servers (and the baseline) run on CPU 0 and
  * everything the bench runs itself (its load generator, dynalite) on the others, so that a req/s
- * figure measures the server, not a server fighting its load generator for a core.
+ * figure measures the server, not a server fighting its load generator for a core. Unless `shield`
+ * is false, the machine's other threads leave CPU 0 too, and the bench and a local Redis (at
+ * `redisUrl`) run ahead of what is left on the others (./shield.ts).
  */
 let pinning: { serverCpus: string; loadCpus: string } | undefined
 
-export function pinLoadGenerator(): { pinned: true; serverCpus: string; loadCpus: string } | { pinned: false; reason: string } {
+export type Pinning = { pinned: true; serverCpus: string; loadCpus: string; shielded?: Shielded } | { pinned: false; reason: string }
+
+export function pinLoadGenerator(options: { shield?: boolean; redisUrl?: string } = {}): Pinning {
   const n = cpus().length
   if (n < 2) return { pinned: false, reason: `${n} CPU` }
   const loadCpus = n === 2 ? '1' : `1-${n - 1}`
@@ -39,7 +44,10 @@ export function pinLoadGenerator(): { pinned: true; serverCpus: string; loadCpus
   const r = spawnSync('taskset', ['-a', '-c', '-p', loadCpus, String(process.pid)], { encoding: 'utf8' })
   if (r.error || r.status !== 0) return { pinned: false, reason: `taskset unavailable: ${r.error?.message ?? r.stderr.trim()}` }
   pinning = { serverCpus: '0', loadCpus }
-  return { pinned: true, ...pinning }
+  if (options.shield === false) return { pinned: true, ...pinning }
+  const redis = options.redisUrl ? new URL(options.redisUrl) : undefined
+  const local = redis && ['127.0.0.1', 'localhost', '[::1]'].includes(redis.hostname)
+  return { pinned: true, ...pinning, shielded: shield(pinning.serverCpus, loadCpus, local ? redisPidOn(Number(redis.port || 6379)) : undefined) }
 }
 
 type Side = 'server' | 'load'
