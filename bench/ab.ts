@@ -1,4 +1,4 @@
-// npm run bench:ab -- [--scenario groups|plain|messages] [--connections 50] [--rate N] [--slices 30] [--slice 0.5] [--no-shield]
+// npm run bench:ab -- [--scenario groups|plain|messages] [--connections 50] [--rate N] [--slices 30] [--slice 0.5] [--shield off|nice|move]
 //                     [--perf-map] name=<checkout>[:baseline][:ENV=value...] ...
 // A/B of server builds on the cache-hit path: each variant is a checkout (a `git worktree` of another
 // commit, say) whose server/main.ts runs with the same backends, fixtures and warm cache; `:baseline`
@@ -18,6 +18,7 @@ import { CLIENT_ID, createConversations, createDatabase, createMessageTable, cre
 import { closedLoop, HttpDriver, type Op, openLoop } from './load.js'
 import { groupsPlainRequests, groupsRequests, messagesRequests } from './scenarios.js'
 import { killAllNow, pinLoadGenerator, startDynaliteChild, startServer, stopAll } from './servers.js'
+import { shieldLine, shieldMode } from './shield.js'
 
 quietNodeVersionWarning()
 const { values, positionals } = parseArgs({
@@ -29,12 +30,12 @@ const { values, positionals } = parseArgs({
     slices: { type: 'string', default: '30' },
     slice: { type: 'string', default: '0.5' },
     'perf-map': { type: 'boolean', default: false },
-    'no-shield': { type: 'boolean', default: false },
+    shield: { type: 'string', default: 'off' },
   },
 })
 const scenario = values.scenario
 if (!['groups', 'plain', 'messages'].includes(scenario) || positionals.length < 1) {
-  console.error('usage: npm run bench:ab -- [--scenario groups|plain|messages] [--connections N] [--rate N] [--slices N] [--slice S] [--no-shield] name=<dir>[:baseline][:ENV=v] ...')
+  console.error('usage: npm run bench:ab -- [--scenario groups|plain|messages] [--connections N] [--rate N] [--slices N] [--slice S] [--shield off|nice|move] name=<dir>[:baseline][:ENV=v] ...')
   process.exit(2)
 }
 const connections = Number(values.connections)
@@ -61,7 +62,7 @@ const cpuMicros = (pid: number) => {
 
 async function main() {
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-  const pinning = pinLoadGenerator({ shield: !values['no-shield'], redisUrl })
+  const pinning = pinLoadGenerator({ shield: shieldMode(values.shield), redisUrl })
   const prefix = `cmab_${Math.random().toString(36).slice(2, 10)}`
   const redis = new Redis(redisUrl)
   const dynalite = await startDynaliteChild()
@@ -127,7 +128,7 @@ async function main() {
         return { ...v, url, pid: proc.pid!, reqs, driver: new HttpDriver(connections), at: 0, n: 0, sec: 0, cpu: 0, paired: [] as number[] }
       }),
     )
-    console.log(`${scenario}, ${rate ? `open loop at ${rate}/s` : `closed loop at ${connections} connections`}, ${values.slices} × ${values.slice} s slices each${pinning.pinned ? (pinning.shielded ? `, CPU ${pinning.serverCpus} shielded (${pinning.shielded.threads} threads moved)` : ', not shielded') : ''}; pids ${servers.map((s) => `${s.name} ${s.pid}`).join(', ')}`)
+    console.log(`${scenario}, ${rate ? `open loop at ${rate}/s` : `closed loop at ${connections} connections`}, ${values.slices} × ${values.slice} s slices each${pinning.pinned ? `, ${shieldLine(pinning.shielded, pinning.serverCpus, pinning.loadCpus)}` : ''}; pids ${servers.map((s) => `${s.name} ${s.pid}`).join(', ')}`)
     const round = (s: (typeof servers)[number], durationSec: number) => {
       const next = () => s.reqs[s.at++ % s.reqs.length]!
       return rate ? openLoop(s.driver, { durationSec, rate, next }) : closedLoop(s.driver, { durationSec, concurrency: connections, next })

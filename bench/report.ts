@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import type { RealtimeResult } from './realtime.js'
 import type { BenchOptions, ScenarioResult } from './scenarios.js'
 import { type Pinning, ROOT } from './servers.js'
+import { shieldLine } from './shield.js'
 
 export interface Machine {
   nproc: number
@@ -142,11 +143,28 @@ export const pinningLine = (m: Machine): string =>
   !m.pinning
     ? 'not pinned'
     : m.pinning.pinned
-      ? `pinned with taskset: the server under test (and the baseline, in its turn) on CPU ${m.pinning.serverCpus}, the load generator and dynalite on CPU ${m.pinning.loadCpus}` +
-        (m.pinning.shielded
-          ? `; CPU ${m.pinning.serverCpus} shielded: ${m.pinning.shielded.threads} threads of ${m.pinning.shielded.processes} other processes moved to CPU ${m.pinning.loadCpus} for the run, ${m.pinning.shielded.raised.join(' and ')} at nice -20`
-          : `; CPU ${m.pinning.serverCpus} not shielded (other processes may run there)`)
+      ? `pinned with taskset: the server under test (and the baseline, in its turn) on CPU ${m.pinning.serverCpus}, the load generator and dynalite on CPU ${m.pinning.loadCpus}; ${shieldLine(m.pinning.shielded, m.pinning.serverCpus, m.pinning.loadCpus)}`
       : `not pinned (${m.pinning.reason})`
+
+/**
+ * The fixed-rate rounds' tails, seen apart from the load generator's lateness (from each request's
+ * send, beside how late the sends were) and by half second (how many held 5 ms at p99): whether a
+ * p99 is the server's steady tail or a few moments of the machine's.
+ */
+export function tailLines(results: Pick<BenchResults, 'scenarios'>): string[] {
+  const rows = results.scenarios.filter((s) => /^(a-|d-)/.test(s.id) && s.fixedRate.latencyFromSend && s.fixedRate.sendLag && s.fixedRate.timeline?.length)
+  if (!rows.length) return []
+  return [
+    'p99 at half saturation from each request\'s send (the open loop\'s own lateness left out), the sends\' lateness at p99, and the half seconds whose p99 was under 5 ms: ' +
+      rows
+        .map((s) => {
+          const f = s.fixedRate
+          const under = f.timeline!.filter((t) => t.p99 < 5).length
+          return `${s.id} ${ms(f.latencyFromSend!.p99)} ms (sends ${ms(f.sendLag!.p99)} ms late; ${under} of ${f.timeline!.length} half seconds)`
+        })
+        .join(', '),
+  ]
+}
 
 /** The hit-path ratios, one line per scenario. */
 export function hitRatioLines(r: Ratios): string[] {
@@ -302,6 +320,7 @@ export function markdown(results: BenchResults): string {
     `- (a) / (d), cache hit vs bare Fastify + one Redis GET: **${x(results.ratios.cacheHitVsBaseline)}** in req/s; ` +
       `server CPU per request **${x(results.ratios.cpuCostCacheHitVsBaseline)}** the baseline's.`,
     ...hitRatioLines(results.ratios).map((l) => `- ${l}`),
+    ...tailLines(results).map((l) => `- ${l}`),
     `- (a) / (b), cache vs \`CACHE_MODE=off\`: **${x(results.ratios.groupsCacheVsNoCache)}** (messageGroups.list), ` +
       `**${x(results.ratios.messagesCacheVsNoCache)}** (messages.list) in req/s; without the cache a groups read costs ` +
       `${x(results.ratios.cpuCostNoCacheVsCache)} the CPU (server + dynalite).`,

@@ -14,12 +14,13 @@ import { type BenchResults, complete, machine, ratios, table, writeResults } fro
 import { type BenchOptions, type Env, type GetScenario, runGetScenarios, type ScenarioResult, scenarioC, stopCurrent } from './scenarios.js'
 import { quietNodeVersionWarning } from '../server/lib/process.js'
 import { scenarioE } from './realtime.js'
+import { shieldMode } from './shield.js'
 import { killAllNow, pinLoadGenerator, profileServers, ROOT, startBaseline, startDynaliteChild, startServer, stopAll, stopChild } from './servers.js'
 import { wrkVersion } from './wrk.js'
 
 const USAGE = `usage: npm run bench -- [--duration S] [--slices N] [--warmup S] [--connections N] [--connection-counts N,N] [--scenarios a,b,c,d,e] [--rt-rate N]
        [--users N] [--conversations N] [--messages N] [--latency-load F] [--latency-driver open-loop|autocannon]
-       [--throughput-driver wrk|autocannon] [--no-multi] [--no-shield] [--cpu-prof DIR]
+       [--throughput-driver wrk|autocannon] [--no-multi] [--shield off|nice|move] [--cpu-prof DIR]
        [--only a-groups,d-baseline,...] (only these GET scenarios: to profile one)`
 
 function options(): BenchOptions {
@@ -39,7 +40,7 @@ function options(): BenchOptions {
       'latency-driver': { type: 'string', default: 'open-loop' },
       'throughput-driver': { type: 'string' },
       'no-multi': { type: 'boolean', default: false },
-      'no-shield': { type: 'boolean', default: false },
+      shield: { type: 'string', default: 'off' },
       'cpu-prof': { type: 'string' },
       only: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -93,7 +94,7 @@ function options(): BenchOptions {
     latencyDriver: driver,
     throughputDriver,
     multiInstance: !values['no-multi'],
-    shield: !values['no-shield'],
+    shield: shieldMode(values.shield),
     realtimeRate: num('rt-rate', values['rt-rate'], 1, 1000),
     only: values.only?.split(',').map((s) => s.trim()),
   }

@@ -11,6 +11,7 @@ import { median } from './report.js'
 import { closedLoop, type HttpDriver, type Op, openLoop, type Percentiles, RoundTally, type RoundResult, type TimelinePoint } from './load.js'
 import { type Child, cpuSecondsOf, machineCpuSeconds, memoryOf } from './servers.js'
 import { type RoundCounts, wrkRound } from './wrk.js'
+import type { ShieldMode } from './shield.js'
 
 export interface BenchOptions {
   /** Seconds of each measured round (throughput, fixed rate) of each scenario. */
@@ -33,8 +34,8 @@ export interface BenchOptions {
   throughputDriver: 'wrk' | 'autocannon'
   /** Extra mixed run over two cache-on instances sharing Redis. */
   multiInstance: boolean
-  /** Keep the machine's other threads off the server's core, the bench and Redis ahead of them (./shield.ts). */
-  shield: boolean
+  /** The bench and Redis ahead of the machine's other tenants, and those off the server's core (./shield.ts). */
+  shield: ShieldMode
   /** Scenario (e): messages per second through instance A. */
   realtimeRate: number
   /** Only these GET scenarios (ids such as a-messages), for a profile of one of them; all when undefined. */

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../test/helpers/ports.js'
-import { redisPidOn, type Shielded, shield } from './shield.js'
+import { redisPidOn, type Shielded, shield, type ShieldMode } from './shield.js'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -28,15 +28,15 @@ const children = new Set<Child>()
 /**
  * With two or more CPUs and util-linux's taskset, the servers (and the baseline) run on CPU 0 and
  * everything the bench runs itself (its load generator, dynalite) on the others, so that a req/s
- * figure measures the server, not a server fighting its load generator for a core. Unless `shield`
- * is false, the machine's other threads leave CPU 0 too, and the bench and a local Redis (at
- * `redisUrl`) run ahead of what is left on the others (./shield.ts).
+ * figure measures the server, not a server fighting its load generator for a core. `shield` may also
+ * raise the bench and a local Redis (at `redisUrl`) ahead of the machine's other tenants, and move
+ * those off CPU 0 (./shield.ts).
  */
 let pinning: { serverCpus: string; loadCpus: string } | undefined
 
 export type Pinning = { pinned: true; serverCpus: string; loadCpus: string; shielded?: Shielded } | { pinned: false; reason: string }
 
-export function pinLoadGenerator(options: { shield?: boolean; redisUrl?: string } = {}): Pinning {
+export function pinLoadGenerator(options: { shield?: ShieldMode; redisUrl?: string } = {}): Pinning {
   const n = cpus().length
   if (n < 2) return { pinned: false, reason: `${n} CPU` }
   const loadCpus = n === 2 ? '1' : `1-${n - 1}`
@@ -44,10 +44,11 @@ export function pinLoadGenerator(options: { shield?: boolean; redisUrl?: string 
   const r = spawnSync('taskset', ['-a', '-c', '-p', loadCpus, String(process.pid)], { encoding: 'utf8' })
   if (r.error || r.status !== 0) return { pinned: false, reason: `taskset unavailable: ${r.error?.message ?? r.stderr.trim()}` }
   pinning = { serverCpus: '0', loadCpus }
-  if (options.shield === false) return { pinned: true, ...pinning }
+  const mode = options.shield ?? 'off'
+  if (mode === 'off') return { pinned: true, ...pinning }
   const redis = options.redisUrl ? new URL(options.redisUrl) : undefined
   const local = redis && ['127.0.0.1', 'localhost', '[::1]'].includes(redis.hostname)
-  return { pinned: true, ...pinning, shielded: shield(pinning.serverCpus, loadCpus, local ? redisPidOn(Number(redis.port || 6379)) : undefined) }
+  return { pinned: true, ...pinning, shielded: shield(mode, pinning.serverCpus, loadCpus, local ? redisPidOn(Number(redis.port || 6379)) : undefined) }
 }
 
 type Side = 'server' | 'load'

@@ -2,9 +2,9 @@
 // `system tune` and cpuset's `cset shield` do for benchmarks: pinning the server to CPU 0 does not stop
 // others from running there. Traced with `perf sched` on this VM (docs/benchmark.md, sixth round):
 // RabbitMQ's schedulers (and the BEAM it starts every two minutes), npm's own garbage collector and
-// Redis ran on CPU 0 too, and the server waited behind them for up to 10 ms.
-// - Every thread that may run on the server's CPUs is moved to the load side (sched_setaffinity via
-//   util-linux's taskset); threads that refuse (per-CPU kernel threads) stay.
+// others ran on CPU 0 too, and the server waited behind them for up to 10 ms.
+// - Every thread that may run on the server's CPUs, but Redis's, is moved to the load side
+//   (sched_setaffinity via util-linux's taskset); threads that refuse (per-CPU kernel threads) stay.
 // - The bench itself (and so the servers and the load it starts, which inherit it) and a local Redis
 //   run at nice -20, ahead of the tenants left on the load side.
 // Everything is put back as it was when the bench exits, however it exits.
@@ -12,7 +12,12 @@ import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { getPriority, setPriority } from 'node:os'
 
+/** off: nothing; nice: the bench and Redis at nice -20; move: that, and the others' threads off the server's CPUs. */
+export type ShieldMode = 'off' | 'nice' | 'move'
+export const SHIELD_MODES: readonly ShieldMode[] = ['off', 'nice', 'move']
+
 export interface Shielded {
+  mode: Exclude<ShieldMode, 'off'>
   /** Threads moved off the server's CPUs (of how many processes). */
   threads: number
   processes: number
@@ -50,15 +55,18 @@ export function redisPidOn(port: number): number | undefined {
 }
 
 /**
- * Moves every other thread off `serverCpus` onto `loadCpus` and raises this process and Redis (`redisPid`,
- * when it runs here) to nice -20. Returns what it did; undoes it at exit.
+ * Raises this process and Redis (`redisPid`, when it runs here) to nice -20 and, with `move`, moves every
+ * other thread but Redis's off `serverCpus` onto `loadCpus`. Returns what it did; undoes it at exit.
  */
-export function shield(serverCpus: string, loadCpus: string, redisPid?: number): Shielded {
+export function shield(mode: Exclude<ShieldMode, 'off'>, serverCpus: string, loadCpus: string, redisPid?: number): Shielded {
   const server = new Set(cpuList(serverCpus))
   const moved: Array<[tid: number, list: string]> = []
   const processes = new Set<number>()
-  for (const pid of ids('/proc')) {
-    if (pid === process.pid) continue // already on the load side (pinLoadGenerator)
+  for (const pid of mode === 'move' ? ids('/proc') : []) {
+    // This process is on the load side already (pinLoadGenerator). Redis stays where the kernel puts
+    // it: it is half of every cache hit, the baseline's too, and it answers while the server waits;
+    // on the load side with wrk and dynalite it made the load side the bottleneck (run of 08:25 UTC).
+    if (pid === process.pid || pid === redisPid) continue
     for (const tid of ids(`/proc/${pid}/task`)) {
       const list = allowed(tid)
       if (!list || !cpuList(list).some((cpu) => server.has(cpu))) continue
@@ -101,5 +109,19 @@ export function shield(serverCpus: string, loadCpus: string, redisPid?: number):
     })
   }
   process.on('exit', undo)
-  return { threads: moved.length, processes: processes.size, raised: raised.map(([name]) => name) }
+  return { mode, threads: moved.length, processes: processes.size, raised: raised.map(([name]) => name) }
+}
+
+/** `--shield`'s value, or exits with the usage. */
+export function shieldMode(value: string): ShieldMode {
+  if ((SHIELD_MODES as readonly string[]).includes(value)) return value as ShieldMode
+  console.error(`--shield: one of ${SHIELD_MODES.join(', ')} (got ${JSON.stringify(value)})`)
+  process.exit(2)
+}
+
+/** What a run's shield did, in words. */
+export function shieldLine(s: Shielded | undefined, serverCpus: string, loadCpus: string): string {
+  if (!s) return `CPU ${serverCpus} not shielded`
+  const raised = `${s.raised.join(' and ')} at nice -20`
+  return s.mode === 'nice' ? raised : `CPU ${serverCpus} shielded: ${s.threads} threads of ${s.processes} other processes moved to CPU ${loadCpus} for the run, ${raised}`
 }

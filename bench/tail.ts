@@ -1,4 +1,4 @@
-// npm run bench:tail -- [--rate 20000] [--seconds 8] [--rounds 2] [--connections 50] [--gc] [--node-flags "..."] [--no-shield] [checkout]
+// npm run bench:tail -- [--rate 20000] [--seconds 8] [--rounds 2] [--connections 50] [--gc] [--node-flags "..."] [--shield off|nice|move] [checkout]
 // The latency tail of the bare baseline (a checkout's bench/baseline-server.ts, this one by default)
 // under one steady open loop, with nothing else running: the baseline pinned to CPU 0, this process
 // (the bench's open loop, bench/load.ts) to CPU 1, a warm-up, then `--rounds` rounds of `--seconds`.
@@ -15,6 +15,7 @@ import { Redis } from 'ioredis'
 import { freePort } from '../test/helpers/ports.js'
 import { HttpDriver, type Op, openLoop, type Percentiles } from './load.js'
 import { pinLoadGenerator } from './servers.js'
+import { shieldLine, shieldMode } from './shield.js'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -25,18 +26,18 @@ const { values, positionals } = parseArgs({
     connections: { type: 'string', default: '50' },
     gc: { type: 'boolean', default: false },
     'node-flags': { type: 'string', default: '' },
-    'no-shield': { type: 'boolean', default: false },
+    shield: { type: 'string', default: 'off' },
   },
 })
 const dir = resolve(positionals[0] ?? '.')
 const [rate, seconds, rounds, connections] = [values.rate, values.seconds, values.rounds, values.connections].map(Number) as [number, number, number, number]
 if (!existsSync(join(dir, 'bench', 'baseline-server.ts')) || ![rate, seconds, rounds, connections].every((n) => n > 0)) {
-  console.error('usage: npm run bench:tail -- [--rate N] [--seconds S] [--rounds N] [--connections N] [--gc] [--node-flags "..."] [--no-shield] [checkout]')
+  console.error('usage: npm run bench:tail -- [--rate N] [--seconds S] [--rounds N] [--connections N] [--gc] [--node-flags "..."] [--shield off|nice|move] [checkout]')
   process.exit(2)
 }
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-const pinned = pinLoadGenerator({ shield: !values['no-shield'], redisUrl })
+const pinned = pinLoadGenerator({ shield: shieldMode(values.shield), redisUrl })
 const redis = new Redis(redisUrl)
 const prefix = `cmtail_${randomBytes(4).toString('hex')}:`
 // About a user's conversation list as server A answers it (five conversations).
@@ -76,7 +77,7 @@ try {
   const op: Op = { method: 'GET', url, path: '/baseline/k', headers: {} }
   await openLoop(driver, { rate, durationSec: 3, next: () => op }) // warm-up
   const f = (p: Percentiles) => `p50 ${p.p50.toFixed(1)}  p90 ${p.p90.toFixed(1)}  p99 ${p.p99.toFixed(1)}  max ${p.max.toFixed(1)}`
-  console.log(`baseline of ${dir}${flags.length ? ` with ${flags.join(' ')}` : ''}, ${pinned.pinned ? `pinned to CPU 0 (this load on CPU 1), ${pinned.shielded ? `CPU 0 shielded (${pinned.shielded.threads} threads moved, ${pinned.shielded.raised.join(' and ')} at nice -20)` : 'not shielded'}` : `not pinned (${pinned.reason})`}; open loop at ${rate}/s over ${connections} connections, ms:`)
+  console.log(`baseline of ${dir}${flags.length ? ` with ${flags.join(' ')}` : ''}, ${pinned.pinned ? `pinned to CPU 0 (this load on CPU 1), ${shieldLine(pinned.shielded, pinned.serverCpus, pinned.loadCpus)}` : `not pinned (${pinned.reason})`}; open loop at ${rate}/s over ${connections} connections, ms:`)
   for (let i = 0; i < rounds; i++) {
     counting = true
     pauses.scavenge = []
