@@ -1,16 +1,18 @@
-// Keeps the machine's other tenants off the server's core for the length of a run, as pyperf's
-// `system tune` and cpuset's `cset shield` do for benchmarks: pinning the server to CPU 0 does not stop
-// others from running there. Traced with `perf sched` on this VM (docs/benchmark.md, sixth round):
-// RabbitMQ's schedulers (and the BEAM it starts every two minutes), npm's own garbage collector and
-// others ran on CPU 0 too, and the server waited behind them for up to 10 ms.
-// - Every thread that may run on the server's CPUs, but Redis's, is moved to the load side
-//   (sched_setaffinity via util-linux's taskset); threads that refuse (per-CPU kernel threads) stay.
-// - The bench itself (and so the servers and the load it starts, which inherit it) and a local Redis
-//   run at nice -20, ahead of the tenants left on the load side.
-// Everything is put back as it was when the bench exits, however it exits.
-import { spawnSync } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
-import { getPriority, setPriority } from 'node:os'
+// `--shield nice|move`: the machine's other tenants kept from the server's core for a run, as pyperf's
+// `system tune` and `cset shield` do for benchmarks, since pinning the server to CPU 0 does not stop
+// others from running there. `perf sched` on this VM (docs/benchmark.md, sixth round) caught RabbitMQ's
+// schedulers, npm's own garbage collector and others on CPU 0, the server waiting behind them.
+// - nice: the bench itself (and so the servers and the load it starts, which inherit it) and a local
+//   Redis run at nice -20, ahead of the tenants.
+// - move: that, and every thread that may run on the server's CPUs, but Redis's, moved to the load
+//   side (sched_setaffinity via util-linux's taskset; per-CPU kernel threads refuse and stay). Redis
+//   stays: it is half of every cache hit, and moved beside wrk it made the load side the bottleneck.
+// Off by default: with two cores, what leaves CPU 0 lands on the load generator's, and neither mode
+// shortened the tail there. Everything is put back when the bench ends, however it ends (a watcher).
+import { spawn, spawnSync } from 'node:child_process'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { getPriority, setPriority, tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 /** off: nothing; nice: the bench and Redis at nice -20; move: that, and the others' threads off the server's CPUs. */
 export type ShieldMode = 'off' | 'nice' | 'move'
@@ -48,6 +50,25 @@ const cpuList = (list: string): number[] =>
     return Array.from({ length: (b ?? a) - a + 1 }, (_, i) => a + i)
   })
 const setAffinity = (tid: number, list: string) => spawnSync('taskset', ['-p', '-c', list, String(tid)], { stdio: 'ignore' }).status === 0
+const niceOf = (tid: number): number | undefined => {
+  try {
+    return getPriority(tid)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A detached shell (its own session: Ctrl-C does not reach it) that waits for this process to end,
+ * however it ends, then runs `commands` (each tolerated to fail: a thread may be gone) and removes itself.
+ */
+function watchToRestore(commands: string[]): void {
+  if (!commands.length) return
+  const file = join(tmpdir(), `cm-bench-shield-${process.pid}.sh`)
+  const lines = [`while kill -0 ${process.pid} 2>/dev/null; do sleep 0.2; done`, ...commands.map((c) => `${c} >/dev/null 2>&1`), `rm -f '${file}'`]
+  writeFileSync(file, lines.join('\n') + '\n')
+  spawn('sh', [file], { detached: true, stdio: 'ignore' }).unref()
+}
 
 /** The local redis-server listening on `port` (its process title names the port), if there is one. */
 export function redisPidOn(port: number): number | undefined {
@@ -60,56 +81,50 @@ export function redisPidOn(port: number): number | undefined {
  */
 export function shield(mode: Exclude<ShieldMode, 'off'>, serverCpus: string, loadCpus: string, redisPid?: number): Shielded {
   const server = new Set(cpuList(serverCpus))
-  const moved: Array<[tid: number, list: string]> = []
-  const processes = new Set<number>()
+  // What will change, with what it was: planned first, so that a watcher can put it back whatever
+  // happens to this process (a kill from a parent that Ctrl-C reached first, SIGKILL).
+  const toMove: Array<[pid: number, tid: number, list: string]> = []
   for (const pid of mode === 'move' ? ids('/proc') : []) {
-    // This process is on the load side already (pinLoadGenerator). Redis stays where the kernel puts
-    // it: it is half of every cache hit, the baseline's too, and it answers while the server waits;
-    // on the load side with wrk and dynalite it made the load side the bottleneck (run of 08:25 UTC).
+    // This process is on the load side already (pinLoadGenerator); Redis stays (above).
     if (pid === process.pid || pid === redisPid) continue
     for (const tid of ids(`/proc/${pid}/task`)) {
       const list = allowed(tid)
-      if (!list || !cpuList(list).some((cpu) => server.has(cpu))) continue
-      if (setAffinity(tid, loadCpus)) {
-        moved.push([tid, list])
-        processes.add(pid)
-      }
+      if (list && cpuList(list).some((cpu) => server.has(cpu))) toMove.push([pid, tid, list])
     }
   }
-  const raised: Array<[name: string, tids: number[], was: number[]]> = []
+  const redisThreads = redisPid ? ids(`/proc/${redisPid}/task`).map((tid) => [tid, niceOf(tid)] as const).filter(([, was]) => was !== undefined) : []
+  watchToRestore(toMove.map(([, tid, list]) => `taskset -p -c ${list} ${tid}`).concat(redisThreads.map(([tid, was]) => `renice -n ${was} -p ${tid}`)))
+
+  const moved = toMove.filter(([, tid]) => setAffinity(tid, loadCpus))
+  const raised: string[] = []
   const raise = (name: string, tids: number[]) => {
-    const was: number[] = []
-    const done: number[] = []
+    let any = false
     for (const tid of tids) {
       try {
-        was.push(getPriority(tid))
         setPriority(tid, -20)
-        done.push(tid)
+        any = true
       } catch {
-        was.pop()
+        // gone, or not allowed
       }
     }
-    if (done.length) raised.push([name, done, was])
+    if (any) raised.push(name)
   }
   // This thread: children (servers, dynalite) inherit its nice value; libuv's threads are started already.
   raise('bench', ids(`/proc/${process.pid}/task`))
-  if (redisPid) raise('redis-server', ids(`/proc/${redisPid}/task`))
+  raise('redis-server', redisThreads.map(([tid]) => tid))
 
-  let undone = false
-  const undo = () => {
-    if (undone) return
-    undone = true
-    for (const [tid, list] of moved) setAffinity(tid, list)
-    for (const [, tids, was] of raised) tids.forEach((tid, i) => {
+  // At once when this process exits normally; the watcher does it again (the same values) either way.
+  process.on('exit', () => {
+    for (const [, tid, list] of moved) setAffinity(tid, list)
+    for (const [tid, was] of redisThreads) {
       try {
-        setPriority(tid, was[i]!)
+        setPriority(tid, was!)
       } catch {
-        // gone, or not ours to lower again
+        // gone
       }
-    })
-  }
-  process.on('exit', undo)
-  return { mode, threads: moved.length, processes: processes.size, raised: raised.map(([name]) => name) }
+    }
+  })
+  return { mode, threads: moved.length, processes: new Set(moved.map(([pid]) => pid)).size, raised }
 }
 
 /** `--shield`'s value, or exits with the usage. */
