@@ -1,11 +1,13 @@
 // npm run bench:ab -- [--scenario groups|plain|messages] [--connections 50] [--rate N] [--slices 30] [--slice 0.5] [--shield off|nice|move]
-//                     [--perf-map] name=<checkout>[:baseline][:ENV=value...] ...
+//                     [--perf-map] name=<checkout>[:baseline][:scenario=groups|plain|messages][:ENV=value...] ...
 // A/B of server builds on the cache-hit path: each variant is a checkout (a `git worktree` of another
 // commit, say) whose server/main.ts runs with the same backends, fixtures and warm cache; `:baseline`
 // runs that checkout's bench/baseline-server.ts instead. Variants take turns in short interleaved
 // slices (0.5 s by default, pinned to CPU 0 as in `npm run bench`), so that the machine's drift falls
 // on all of them alike, and the totals compare their req/s and server CPU per request, the first
 // variant being the reference. Closed loop at N connections, or open loop at a fixed `--rate`.
+// `:scenario=` gives a variant a scenario of its own: two request shapes on one build, side by side
+// (`groups=. plain=.:scenario=plain`), which runs one after the other cannot compare on a drifting VM.
 // With --perf-map the servers run with `--perf-basic-prof-only-functions`, for `perf record -p <pid>`.
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
@@ -35,24 +37,32 @@ const { values, positionals } = parseArgs({
 })
 const scenario = values.scenario
 if (!['groups', 'plain', 'messages'].includes(scenario) || positionals.length < 1) {
-  console.error('usage: npm run bench:ab -- [--scenario groups|plain|messages] [--connections N] [--rate N] [--slices N] [--slice S] [--shield off|nice|move] name=<dir>[:baseline][:ENV=v] ...')
+  console.error('usage: npm run bench:ab -- [--scenario groups|plain|messages] [--connections N] [--rate N] [--slices N] [--slice S] [--shield off|nice|move] name=<dir>[:baseline][:scenario=groups|plain|messages][:ENV=v] ...')
   process.exit(2)
 }
 const connections = Number(values.connections)
 const rate = values.rate === undefined ? undefined : Number(values.rate)
 
+type Scenario = 'groups' | 'plain' | 'messages'
+const SCENARIOS: readonly Scenario[] = ['groups', 'plain', 'messages']
+
 interface Variant {
   name: string
   dir: string
   baseline: boolean
+  /** Its own scenario (`:scenario=plain`), to set two request shapes side by side on one build. */
+  scenario: Scenario
   env: Record<string, string>
 }
 const variants: Variant[] = positionals.map((p) => {
   const at = p.indexOf('=')
   const [dir = '', ...rest] = p.slice(at + 1).split(':')
   if (at < 1 || !existsSync(join(dir, 'server', 'main.ts'))) throw new Error(`${p}: expected name=<checkout>[:baseline][:ENV=value]`)
-  const env = Object.fromEntries(rest.filter((r) => r.includes('=')).map((r) => [r.slice(0, r.indexOf('=')), r.slice(r.indexOf('=') + 1)]))
-  return { name: p.slice(0, at), dir: resolve(dir), baseline: rest.includes('baseline'), env }
+  const pairs = rest.filter((r) => r.includes('=')).map((r) => [r.slice(0, r.indexOf('=')), r.slice(r.indexOf('=') + 1)] as const)
+  const own = pairs.find(([k]) => k === 'scenario')?.[1] ?? scenario
+  if (!(SCENARIOS as readonly string[]).includes(own)) throw new Error(`${p}: scenario=${SCENARIOS.join('|')}`)
+  const env = Object.fromEntries(pairs.filter(([k]) => k !== 'scenario'))
+  return { name: p.slice(0, at), dir: resolve(dir), baseline: rest.includes('baseline'), scenario: own as Scenario, env }
 })
 
 const cpuMicros = (pid: number) => {
@@ -95,11 +105,12 @@ async function main() {
     const driver = new HttpDriver(32)
     const users = await createUsers(db.sql, signing, 200)
     await createConversations(driver, writer.url, users, 400, 3, 32)
-    const requests = { groups: groupsRequests(users), plain: groupsPlainRequests(users), messages: messagesRequests(users) }[scenario as 'groups']
-    // The baseline's keys hold the bytes the server answers each user's request with.
-    const bodies = await Promise.all(requests.map((r) => driver.send({ ...r, url: writer.url }).then((res) => res.body)))
-    await Promise.all(bodies.map((b, i) => redis.set(`${prefix}:baseline:${i}`, b, 'EX', 3600)))
-    const baselineRequests = requests.map((r, i) => ({ ...r, path: `/baseline/${i}` }))
+    const all = { groups: groupsRequests(users), plain: groupsPlainRequests(users), messages: messagesRequests(users) }
+    // A baseline's keys hold the bytes the server answers each user's request of its scenario with.
+    for (const sc of new Set(variants.filter((v) => v.baseline).map((v) => v.scenario))) {
+      const bodies = await Promise.all(all[sc].map((r) => driver.send({ ...r, url: writer.url }).then((res) => res.body)))
+      await Promise.all(bodies.map((b, i) => redis.set(`${prefix}:baseline:${sc}:${i}`, b, 'EX', 3600)))
+    }
     driver.close()
     writer.proc.kill('SIGTERM')
 
@@ -110,7 +121,7 @@ async function main() {
         const [command, argv] = pinning.pinned ? ['taskset', ['-c', pinning.serverCpus, process.execPath, ...args]] : [process.execPath, args]
         const proc = spawn(command, argv, {
           cwd: v.dir,
-          env: { ...process.env, ...common, ...v.env, PORT: String(port), HOST: '127.0.0.1', BASELINE_PREFIX: `${prefix}:baseline:` },
+          env: { ...process.env, ...common, ...v.env, PORT: String(port), HOST: '127.0.0.1', BASELINE_PREFIX: `${prefix}:baseline:${v.scenario}:` },
           stdio: ['ignore', 'ignore', 'inherit'],
         })
         children.push(proc)
@@ -124,11 +135,11 @@ async function main() {
           if (i > 600) throw new Error(`${v.name} did not start`)
           await new Promise((r) => setTimeout(r, 100))
         }
-        const reqs: Op[] = (v.baseline ? baselineRequests : requests).map((r) => ({ ...r, url })) // made once: encoded once
+        const reqs: Op[] = all[v.scenario].map((r, i) => ({ ...r, ...(v.baseline ? { path: `/baseline/${i}` } : {}), url })) // made once: encoded once
         return { ...v, url, pid: proc.pid!, reqs, driver: new HttpDriver(connections), at: 0, n: 0, sec: 0, cpu: 0, paired: [] as number[] }
       }),
     )
-    console.log(`${scenario}, ${rate ? `open loop at ${rate}/s` : `closed loop at ${connections} connections`}, ${values.slices} × ${values.slice} s slices each${pinning.pinned ? `, ${shieldLine(pinning.shielded, pinning.serverCpus, pinning.loadCpus)}` : ''}; pids ${servers.map((s) => `${s.name} ${s.pid}`).join(', ')}`)
+    console.log(`${[...new Set(variants.map((v) => v.scenario))].join(' and ')}, ${rate ? `open loop at ${rate}/s` : `closed loop at ${connections} connections`}, ${values.slices} × ${values.slice} s slices each${pinning.pinned ? `, ${shieldLine(pinning.shielded, pinning.serverCpus, pinning.loadCpus)}` : ''}; pids ${servers.map((s) => `${s.name} ${s.pid}`).join(', ')}`)
     const round = (s: (typeof servers)[number], durationSec: number) => {
       const next = () => s.reqs[s.at++ % s.reqs.length]!
       return rate ? openLoop(s.driver, { durationSec, rate, next }) : closedLoop(s.driver, { durationSec, concurrency: connections, next })
