@@ -322,7 +322,7 @@ export class RoundTally {
   }
 
   /** Latencies by half second of the schedule. */
-  private timeline(): { at: number; requests: number; p50: number; p99: number; max: number }[] {
+  private timeline(): TimelinePoint[] {
     const latencies = this.latencies.values()
     const dueAt = this.dueAt.values()
     const slices: (number[] | undefined)[] = []

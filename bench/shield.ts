@@ -6,7 +6,7 @@
 //   Redis run at nice -20, ahead of the tenants.
 // - move: that, and every thread that may run on the server's CPUs, but Redis's, moved to the load
 //   side (sched_setaffinity via util-linux's taskset; per-CPU kernel threads refuse and stay). Redis
-//   stays: it is half of every cache hit, and moved beside wrk it made the load side the bottleneck.
+//   stays free to run on either core: it is half of every cache hit and answers while the server waits.
 // Off by default: with two cores, what leaves CPU 0 lands on the load generator's, and neither mode
 // shortened the tail there. Everything is put back when the bench ends, however it ends (a watcher).
 import { spawn, spawnSync } from 'node:child_process'
