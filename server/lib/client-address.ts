@@ -10,8 +10,13 @@ export function trustedProxies(hops: number): ((address: string, hop: number) =>
   return hops > 0 ? (_address, hop) => hop < hops : undefined
 }
 
+/** The client address of a raw request; `perConnection` when it is the socket's own, the same for every request on a connection. */
+export type AddressOf = ((req: IncomingMessage) => string | undefined) & { readonly perConnection: boolean }
+
 /** The client address of a raw request, as Fastify's `req.ip` reads it with the same trust. */
-export function clientAddress(hops: number): (req: IncomingMessage) => string | undefined {
+export function clientAddress(hops: number): AddressOf {
   const trust = trustedProxies(hops)
-  return trust ? (req) => proxyAddr(req, trust) : (req) => req.socket.remoteAddress
+  return trust
+    ? Object.assign((req: IncomingMessage) => proxyAddr(req, trust), { perConnection: false })
+    : Object.assign((req: IncomingMessage) => req.socket.remoteAddress, { perConnection: true })
 }

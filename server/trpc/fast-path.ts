@@ -45,6 +45,8 @@ const fastQueries = new Map<string, FastQuery>(
  */
 interface Route {
   batch: boolean
+  /** A batch of one call (what a client's batch link sends when one query was asked): its answer is that call's bytes, framed by `body`. */
+  one: boolean
   /** Counts and times each call by its procedure (bound once per route, as this runs per answer). */
   observers: ((seconds: number) => void)[]
   queries: FastQuery[]
@@ -107,6 +109,7 @@ export function fastPath(deps: { reads: CachedReads; metrics: Metrics }) {
 
   const route = (batch: boolean, paths: string[], queries: FastQuery[]): Route => ({
     batch,
+    one: batch && queries.length === 1,
     observers: paths.map((p) => metrics.callObserver(p, 'OK')),
     queries,
     inputs: boundedMap(batch ? MEMO_PER_BATCH : MEMO_PER_QUERY),
@@ -132,20 +135,16 @@ export function fastPath(deps: { reads: CachedReads; metrics: Metrics }) {
     return r
   }
 
-  /** The request's answer from hits: one call's stored bytes, or a batch's joined into tRPC's array. */
-  function answer(batch: boolean, queries: FastQuery[], inputs: readonly unknown[], caller: UserShort, tally: Kind[]): HitBytes | Buffer {
-    return batch ? joined(queries, inputs, caller, tally) : queries[0]!.answer(caller, inputs[0], reads.hits, tally)
+  /**
+   * The request's answer from hits: one call's stored bytes (a batch of one's too, framed by `body`
+   * when it comes: no promise of its own in between), or a batch's joined into tRPC's array.
+   */
+  function answer(route: Route, inputs: readonly unknown[], caller: UserShort, tally: Kind[]): HitBytes | Buffer {
+    const { queries } = route
+    return route.batch && !route.one ? joined(queries, inputs, caller, tally) : queries[0]!.answer(caller, inputs[0], reads.hits, tally)
   }
 
-  function joined(queries: FastQuery[], inputs: readonly unknown[], caller: UserShort, tally: Kind[]): Promise<Buffer | undefined> {
-    // A batch of one (what a client's batch link sends when one query was asked): one callback, no async frame.
-    if (queries.length === 1) {
-      return Promise.resolve(queries[0]!.answer(caller, inputs[0], reads.hits, tally)).then((part) => (part ? Buffer.concat([BATCH_OPEN, part, BATCH_CLOSE]) : undefined))
-    }
-    return joinedMany(queries, inputs, caller, tally)
-  }
-
-  async function joinedMany(queries: FastQuery[], inputs: readonly unknown[], caller: UserShort, tally: Kind[]): Promise<Buffer | undefined> {
+  async function joined(queries: FastQuery[], inputs: readonly unknown[], caller: UserShort, tally: Kind[]): Promise<Buffer | undefined> {
     const pending: (HitBytes | Buffer)[] = []
     for (let i = 0; i < queries.length; i++) pending.push(queries[i]!.answer(caller, inputs[i], reads.hits, tally))
     const parts: Buffer[] = [BATCH_OPEN]
@@ -188,15 +187,24 @@ export function fastPath(deps: { reads: CachedReads; metrics: Metrics }) {
   /**
    * A plan's answer from cache hits; undefined (or a rejection) when anything missed or failed: the
    * adapter then answers, in its own shape. Nothing is counted until `count`, as an answer may yet be
-   * handed back. Callers take it in one callback: no promise in between.
+   * handed back. Callers take it in one callback (no promise in between) and send `body` of it.
    */
   function answerOf(p: Plan): Promise<Buffer | undefined> {
-    const { route } = p
     try {
-      return Promise.resolve(answer(route.batch, route.queries, p.inputs, p.caller, p.tally))
+      return Promise.resolve(answer(p.route, p.inputs, p.caller, p.tally))
     } catch {
       return Promise.resolve(undefined)
     }
+  }
+
+  /** The bytes to send for an answer: a batch of one's call in tRPC's array, one copy and no `Buffer.concat`. */
+  function body(p: Plan, answered: Buffer): Buffer {
+    if (!p.route.one) return answered
+    const framed = Buffer.allocUnsafe(answered.length + 2)
+    framed[0] = 0x5b // [
+    answered.copy(framed, 1)
+    framed[framed.length - 1] = 0x5d // ]
+    return framed
   }
 
   /** Counts an answer being sent: its cache hits, each call by procedure and time, where it was answered. */
@@ -218,15 +226,15 @@ export function fastPath(deps: { reads: CachedReads; metrics: Metrics }) {
     const p = t && plan(t, sub)
     if (!p) return false
     return answerOf(p).then(
-      (body) => {
-        if (!body) return false
+      (answered) => {
+        if (!answered) return false
         count(p, 'fastify')
-        void reply.code(200).header('content-type', HIT_HEADERS['content-type']).header('vary', HIT_HEADERS.vary).send(body)
+        void reply.code(200).header('content-type', HIT_HEADERS['content-type']).header('vary', HIT_HEADERS.vary).send(body(p, answered))
         return true
       },
       () => false,
     )
   }
 
-  return { target, plan, answer: answerOf, count, tryFastPath }
+  return { target, plan, answer: answerOf, body, count, tryFastPath }
 }

@@ -7,7 +7,9 @@
 // down shuts the door (server.ts). A request handed to Fastify is counted for the rate limits there,
 // once: the door uncounts what it counted first.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { AccessTokenVerifier } from '../auth/verifier.js'
+import type { Socket } from 'node:net'
+import type { AccessTokenVerifier, VerifiedToken } from '../auth/verifier.js'
+import type { AddressOf } from '../lib/client-address.js'
 import { boundedMap } from '../lib/bounded-map.js'
 import type { Door, RequestHandler } from '../lib/front-door.js'
 import { memoQuerystringParser } from '../lib/querystring-memo.js'
@@ -26,6 +28,21 @@ const NO_QUERY: Record<string, unknown> = Object.freeze({})
 const MAX_KEPT_URL = 512
 const KEPT_URLS = 5_000
 
+/**
+ * What the door last saw on a connection: a client sends one token and mostly one URL on it, again
+ * and again, and comparing the Authorization header with the last one costs less than slicing, hashing
+ * and looking up a kilobyte of token (and the URL) in shared maps. The token's expiry is still checked
+ * on every request; a different header or URL takes the full path and replaces what is kept.
+ */
+interface Seen {
+  auth: string
+  token: VerifiedToken
+  url: string
+  target: Target | undefined
+  /** The client's address, when it is the connection's own (no trusted proxy); else read per request. */
+  address: string | undefined
+}
+
 export function hitDoor(deps: {
   /** Where the API is mounted, with its slash: `/trpc/`. */
   prefix: string
@@ -34,12 +51,13 @@ export function hitDoor(deps: {
   limits: RateLimits
   /** Whether the instance is overloaded (then Fastify answers 503). */
   overloaded: () => boolean
-  addressOf: (req: IncomingMessage) => string | undefined
+  addressOf: AddressOf
   maxBatchSize: number
 }): Door {
   const { prefix, fast, verifier, limits, overloaded, addressOf, maxBatchSize } = deps
   const parseQuery = memoQuerystringParser()
   const targets = boundedMap<string, Target>(KEPT_URLS)
+  const seen = new WeakMap<Socket, Seen>()
 
   /** What a URL of the API asks, if the fast path takes it (a batch within the cap). */
   function targetOf(url: string): Target | undefined {
@@ -66,19 +84,27 @@ export function hitDoor(deps: {
   }
 
   /** Sends the answer, or hands the request to Fastify uncounted (a miss, a failure). */
-  function finish(req: IncomingMessage, res: ServerResponse, fastify: RequestHandler, plan: Plan, address: string, sub: string, body: Buffer | undefined): void {
+  function finish(req: IncomingMessage, res: ServerResponse, fastify: RequestHandler, plan: Plan, address: string, sub: string, answered: Buffer | undefined): void {
     try {
-      if (body === undefined) {
+      if (answered === undefined) {
         limits.giveBack(address, sub, plan.route.queries.length)
         fastify(req, res)
       } else {
         fast.count(plan, 'front_door')
-        send(res, body)
+        send(res, fast.body(plan, answered))
       }
     } catch (err) {
       // Not reached in practice (a closed socket ignores writes); never an unhandled rejection.
       res.destroy(err as Error)
     }
+  }
+
+  /** The verified, unexpired token of an Authorization header in the usual spelling; else undefined (Fastify reads it, and refuses). */
+  function tokenOf(auth: string | undefined, s: Seen | undefined): VerifiedToken | undefined {
+    if (auth === undefined) return undefined
+    if (s !== undefined && auth === s.auth) return s.token.exp * 1000 > Date.now() ? s.token : undefined
+    if (!auth.startsWith('Bearer ') || auth.length <= 7 || auth.indexOf(' ', 7) !== -1) return undefined
+    return verifier.known?.(auth.slice(7))
   }
 
   return function door(req, res, fastify) {
@@ -87,22 +113,35 @@ export function hitDoor(deps: {
     if (url === undefined || !url.startsWith(prefix)) return false
     const h = req.headers
     if (h.origin !== undefined || h['trpc-accept'] !== undefined || h['content-length'] !== undefined || h['transfer-encoding'] !== undefined) return false
-    // The usual spelling only; anything else is Fastify's to read (and refuse).
+    const socket = req.socket
+    let s = seen.get(socket)
     const auth = h.authorization
-    if (auth === undefined || !auth.startsWith('Bearer ') || auth.length <= 7 || auth.indexOf(' ', 7) !== -1) return false
-    const token = verifier.known?.(auth.slice(7))
+    const token = tokenOf(auth, s)
     if (!token || overloaded()) return false
-    const target = targetOf(url)
+    if (s === undefined) {
+      s = { auth: auth!, token, url, target: targetOf(url), address: addressOf.perConnection ? addressOf(req) : undefined }
+      seen.set(socket, s)
+    } else {
+      if (s.auth !== auth) {
+        s.auth = auth!
+        s.token = token
+      }
+      if (s.url !== url) {
+        s.url = url
+        s.target = targetOf(url)
+      }
+    }
+    const target = s.target
     const plan = target && fast.plan(target, token.sub)
     if (!plan) return false
-    const address = addressOf(req)
+    const address = s.address ?? addressOf(req)
     const sub = token.sub
     // Counted as Fastify would count it; a client or caller at a limit goes to Fastify, which counts
     // the request and refuses it, without a cache read here. A miss is uncounted before it goes.
     if (address === undefined || !limits.admit(address, sub, plan.route.queries.length)) return false
     fast.answer(plan).then(
-      (body) => {
-        finish(req, res, fastify, plan, address, sub, body)
+      (answered) => {
+        finish(req, res, fastify, plan, address, sub, answered)
       },
       () => {
         finish(req, res, fastify, plan, address, sub, undefined)

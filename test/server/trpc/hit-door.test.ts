@@ -1,8 +1,9 @@
 // The front door (server/trpc/hit-door.ts): cache hits answered before Fastify routes them, with the
 // same bytes and headers as the fast path inside Fastify, the same checks (rate limits counted once,
 // the forwarded address, overload), and everything else left to Fastify untouched.
+import { Agent, get } from 'node:http'
 import { Writable } from 'node:stream'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { testApp, type TestApp } from '../../helpers/app.js'
 import { wrappedCache } from '../../helpers/cache.js'
 import { testBackends } from '../../helpers/backends.js'
@@ -135,7 +136,9 @@ t.test('behind a load balancer: the door limits the forwarded address, as Fastif
   for (let i = 0; i < 3; i++) t.equal((await from('203.0.113.7')).status, 200)
   t.same(await since(app, before), { front_door: 3, fastify: 0 })
   expectError(t, await from('203.0.113.7'), 'TOO_MANY_REQUESTS', 429, 'the fourth from one client')
+  const after = await answers(app)
   t.equal((await from('198.51.100.9')).status, 200, 'another client behind the same balancer is not limited')
+  t.same(await since(app, after), { front_door: 1, fastify: 0 }, 'and answered at the door: its own address counted, on the same connection')
 })
 
 t.test('closing shuts the door: from then on Fastify answers every request', async (t) => {
@@ -172,3 +175,59 @@ t.test('a client gone before its hit is answered: nothing breaks, the next ones 
   t.equal((await app.call(path, { token })).status, 200, 'the next one is answered')
   t.ok((await since(app, before)).front_door! >= 1)
 })
+
+/** GETs over one keep-alive connection, as a client's pool reuses it: each answer with the local port it came over. */
+function oneConnection(t: Test, base: string) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => agent.destroy())
+  return (path: string, token: string) =>
+    new Promise<{ status: number; body: Buffer; port: number | undefined }>((resolve, reject) => {
+      get(base + path, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+        const chunks: Buffer[] = []
+        const port = res.socket.localPort // the socket goes back to the pool at the end
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), port }))
+      }).on('error', reject)
+    })
+}
+
+t.test('on one connection, every request is judged by its own token and URL, however the last ones went', async (t) => {
+  const app = await testApp(t)
+  const brown = await app.token('andrewbrown', { ttlSeconds: 2 })
+  const bayko = await app.token('bayko')
+  const groups = q('messageGroups.list')
+  const batched = qBatch([['messageGroups.list', {}]])
+  for (const token of [brown, bayko]) for (const path of [groups, batched]) await app.call(path, { token }) // learns both, fills the cache
+  const inside = async (path: string, token: string) =>
+    (await app.app.inject({ method: 'GET', url: path, headers: { authorization: `Bearer ${token}` } })).rawPayload
+  const call = oneConnection(t, app.url)
+  const before = await answers(app)
+  const ports = new Set<number | undefined>()
+  for (const [path, token, who] of [
+    [groups, brown, 'andrewbrown'],
+    [groups, bayko, 'bayko'],
+    [batched, bayko, 'bayko, batched'],
+    [groups, brown, 'andrewbrown again'],
+    [batched, brown, 'andrewbrown, batched'],
+  ] as const) {
+    const got = await call(path, token)
+    ports.add(got.port)
+    t.equal(got.status, 200, who)
+    t.same(got.body, await inside(path, token), `${who}: the caller's own answer`)
+  }
+  const me = q('users.me')
+  t.match((await call(me, brown)).body.toString(), '"handle":"andrewbrown"', 'one caller, then')
+  t.match((await call(me, bayko)).body.toString(), '"handle":"bayko"', 'another, each their own')
+  t.same(await since(app, before), { front_door: 7, fastify: 5 }, 'all at the door (inject: inside Fastify)')
+  refused(t, await call(groups, `${brown}x`), 'a forged token after a good one')
+  t.equal((await call(groups, brown)).status, 200, 'and the good one again')
+  // The token runs out while the connection stays open: refused, although the last request on it had it.
+  await new Promise((r) => setTimeout(r, 3_100))
+  refused(t, await call(groups, brown), 'an expired token on the connection that used it')
+  ports.add((await call(groups, bayko)).port)
+  t.equal(ports.size, 1, 'all over one connection')
+})
+
+/** A refusal over the raw connection, in tRPC's shape. */
+const refused = (t: Test, got: { status: number; body: Buffer }, label: string) =>
+  expectError(t, { status: got.status, body: JSON.parse(got.body.toString()) as unknown }, 'UNAUTHORIZED', 401, label)
