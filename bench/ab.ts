@@ -1,4 +1,4 @@
-// npm run bench:ab -- [--scenario groups|plain|messages] [--connections 50] [--rate N] [--slices 30] [--slice 0.5] [--shield off|nice|move]
+// npm run bench:ab -- [--scenario groups|plain|messages] [--connections 50] [--rate N] [--pacing precise|timer] [--slices 30] [--slice 0.5] [--shield off|nice|move]
 //                     [--perf-map] name=<checkout>[:baseline][:scenario=groups|plain|messages][:ENV=value...] ...
 // A/B of server builds on the cache-hit path: each variant is a checkout (a `git worktree` of another
 // commit, say) whose server/main.ts runs with the same backends, fixtures and warm cache; `:baseline`
@@ -17,7 +17,7 @@ import { Redis } from 'ioredis'
 import { quietNodeVersionWarning } from '../server/lib/process.js'
 import { freePort } from '../test/helpers/ports.js'
 import { CLIENT_ID, createConversations, createDatabase, createMessageTable, createSigning, createUsers, POOL_ID } from './fixtures.js'
-import { closedLoop, HttpDriver, type Op, openLoop } from './load.js'
+import { closedLoop, HttpDriver, type Op, openLoop, pacingLine, pacingOf } from './load.js'
 import { groupsPlainRequests, groupsRequests, messagesRequests } from './scenarios.js'
 import { killAllNow, pinLoadGenerator, startDynaliteChild, startServer, stopAll } from './servers.js'
 import { shieldLine, shieldMode } from './shield.js'
@@ -33,6 +33,7 @@ const { values, positionals } = parseArgs({
     slice: { type: 'string', default: '0.5' },
     'perf-map': { type: 'boolean', default: false },
     shield: { type: 'string', default: 'off' },
+    pacing: { type: 'string', default: 'precise' },
   },
 })
 const scenario = values.scenario
@@ -42,6 +43,7 @@ if (!['groups', 'plain', 'messages'].includes(scenario) || positionals.length < 
 }
 const connections = Number(values.connections)
 const rate = values.rate === undefined ? undefined : Number(values.rate)
+const pacing = pacingOf(values.pacing)
 
 type Scenario = 'groups' | 'plain' | 'messages'
 const SCENARIOS: readonly Scenario[] = ['groups', 'plain', 'messages']
@@ -139,10 +141,10 @@ async function main() {
         return { ...v, url, pid: proc.pid!, reqs, driver: new HttpDriver(connections), at: 0, n: 0, sec: 0, cpu: 0, paired: [] as number[] }
       }),
     )
-    console.log(`${[...new Set(variants.map((v) => v.scenario))].join(' and ')}, ${rate ? `open loop at ${rate}/s` : `closed loop at ${connections} connections`}, ${values.slices} × ${values.slice} s slices each${pinning.pinned ? `, ${shieldLine(pinning.shielded, pinning.serverCpus, pinning.loadCpus)}` : ''}; pids ${servers.map((s) => `${s.name} ${s.pid}`).join(', ')}`)
+    console.log(`${[...new Set(variants.map((v) => v.scenario))].join(' and ')}, ${rate ? `open loop at ${rate}/s, ${pacingLine(pacing)}` : `closed loop at ${connections} connections`}, ${values.slices} × ${values.slice} s slices each${pinning.pinned ? `, ${shieldLine(pinning.shielded, pinning.serverCpus, pinning.loadCpus)}` : ''}; pids ${servers.map((s) => `${s.name} ${s.pid}`).join(', ')}`)
     const round = (s: (typeof servers)[number], durationSec: number) => {
       const next = () => s.reqs[s.at++ % s.reqs.length]!
-      return rate ? openLoop(s.driver, { durationSec, rate, next }) : closedLoop(s.driver, { durationSec, concurrency: connections, next })
+      return rate ? openLoop(s.driver, { durationSec, rate, pacing, next }) : closedLoop(s.driver, { durationSec, concurrency: connections, next })
     }
     for (const s of servers) await round(s, 2) // warm-up: the cache, the JIT, the connections
     for (let i = 0; i < Number(values.slices); i++) {

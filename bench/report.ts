@@ -8,6 +8,12 @@ import type { RealtimeResult } from './realtime.js'
 import type { BenchOptions, ScenarioResult } from './scenarios.js'
 import { type Pinning, ROOT } from './servers.js'
 import { shieldLine } from './shield.js'
+import { type Pacing, pacingLine } from './load.js'
+
+/** The open loop's pacing, for the header (results from before it was an option were paced by timers). */
+const driverPacing = (o: { latencyDriver: string; pacing?: Pacing }): string =>
+  o.latencyDriver === 'open-loop' ? `, ${pacingLine(o.pacing ?? { kind: 'timer' })}` : ''
+
 
 export interface Machine {
   nproc: number
@@ -217,7 +223,7 @@ export function table(results: BenchResults): string {
     `srv µs/req@rate: the server process's CPU time per request at a fixed open-loop rate (the primary cost figure): for the cache hits and the baseline at one common rate, with the figure at each one's own half-saturation rate in parentheses; @Nc: req/s with N connections`,
     `srv µs/req: the same in the throughput round; cores srv/all: cores busy with the server / on the whole machine (of ${results.machine.nproc}) in the throughput round`,
     pinningLine(results.machine),
-    `req/s: max rate (${results.options.throughputDriver === 'wrk' ? 'wrk' : 'autocannon'}), ${results.options.connections} connections, no pipelining; latency: ${results.options.latencyDriver} at ${Math.round(results.options.latencyLoad * 100)}% of each scenario's req/s` +
+    `req/s: max rate (${results.options.throughputDriver === 'wrk' ? 'wrk' : 'autocannon'}), ${results.options.connections} connections, no pipelining; latency: ${results.options.latencyDriver}${driverPacing(results.options)} at ${Math.round(results.options.latencyLoad * 100)}% of each scenario's req/s` +
       (results.options.slices > 1 ? `; a, b, d rounds interleaved in ${results.options.slices} slices` : ''),
     `(a) / (d)  cache hit vs bare Fastify + Redis GET:   ${x(r.cacheHitVsBaseline)}`,
     `(a) / (b)  groups, cache vs CACHE_MODE=off:         ${x(r.groupsCacheVsNoCache)}`,
@@ -302,7 +308,7 @@ export function markdown(results: BenchResults): string {
       `Node ${m.node}, ${m.platform}; load average ${m.loadAvg1m.toFixed(2)} when it started; ${results.totalSec.toFixed(0)} s in all. ` +
       `Options: ${o.durationSec} s rounds (${o.slices} interleaved slices for a, b, d), ${o.warmupSec} s warm-up, ${o.connections} connections, ` +
       `${results.fixtures.users} users, ${results.fixtures.conversations} conversations × ${results.fixtures.messagesEach} messages; ` +
-      `req/s from ${o.throughputDriver === 'wrk' ? 'wrk (one thread)' : 'autocannon'}; latency at ${Math.round(o.latencyLoad * 100)} % of each scenario's req/s (${o.latencyDriver}).`,
+      `req/s from ${o.throughputDriver === 'wrk' ? 'wrk (one thread)' : 'autocannon'}; latency at ${Math.round(o.latencyLoad * 100)} % of each scenario's req/s (${o.latencyDriver}${driverPacing(o)}).`,
     '',
     `${pinningLine(m)}.`,
     '',

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { CLIENT_ID, createConversations, createDatabase, createMessageTable, createSigning, createUsers, POOL_ID } from './fixtures.js'
 import type { BenchDatabase, Signing } from './fixtures.js'
-import { HttpDriver } from './load.js'
+import { HttpDriver, type Pacing, pacingOf } from './load.js'
 import { publish } from './publish.js'
 import { type BenchResults, complete, machine, ratios, table, writeResults } from './report.js'
 import { type BenchOptions, type Env, type GetScenario, runGetScenarios, type ScenarioResult, scenarioC, stopCurrent } from './scenarios.js'
@@ -19,7 +19,7 @@ import { killAllNow, pinLoadGenerator, profileServers, ROOT, startBaseline, star
 import { wrkVersion } from './wrk.js'
 
 const USAGE = `usage: npm run bench -- [--duration S] [--slices N] [--warmup S] [--connections N] [--connection-counts N,N] [--scenarios a,b,c,d,e] [--rt-rate N]
-       [--users N] [--conversations N] [--messages N] [--latency-load F] [--latency-driver open-loop|autocannon]
+       [--users N] [--conversations N] [--messages N] [--latency-load F] [--latency-driver open-loop|autocannon] [--pacing precise|timer]
        [--throughput-driver wrk|autocannon] [--no-multi] [--shield off|nice|move] [--cpu-prof DIR]
        [--only a-groups,d-baseline,...] (only these GET scenarios: to profile one)`
 
@@ -38,6 +38,7 @@ function options(): BenchOptions {
       messages: { type: 'string', default: '3' },
       'latency-load': { type: 'string', default: '0.5' },
       'latency-driver': { type: 'string', default: 'open-loop' },
+      pacing: { type: 'string', default: 'precise' },
       'throughput-driver': { type: 'string' },
       'no-multi': { type: 'boolean', default: false },
       shield: { type: 'string', default: 'off' },
@@ -79,6 +80,13 @@ function options(): BenchOptions {
     console.error('--throughput-driver wrk: wrk is not installed (apt-get install wrk)')
     process.exit(2)
   }
+  let pacing: Pacing
+  try {
+    pacing = pacingOf(values.pacing)
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`)
+    process.exit(2)
+  }
   if (values['cpu-prof']) profileServers(values['cpu-prof'])
   return {
     durationSec: num('duration', values.duration, 1),
@@ -92,6 +100,7 @@ function options(): BenchOptions {
     messagesEach: Math.round(num('messages', values.messages, 1, 100)),
     latencyLoad: num('latency-load', values['latency-load'], 0.01, 1),
     latencyDriver: driver,
+    pacing,
     throughputDriver,
     multiInstance: !values['no-multi'],
     shield: shieldMode(values.shield),

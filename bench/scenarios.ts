@@ -8,7 +8,7 @@ import autocannon from 'autocannon'
 import type { BenchUser, Conversation } from './fixtures.js'
 import { trpcData } from './fixtures.js'
 import { median } from './report.js'
-import { closedLoop, type HttpDriver, type Op, openLoop, type Percentiles, RoundTally, type RoundResult, type TimelinePoint } from './load.js'
+import { closedLoop, type HttpDriver, type Op, openLoop, type Pacing, type Percentiles, RoundTally, type RoundResult, type TimelinePoint } from './load.js'
 import { type Child, cpuSecondsOf, machineCpuSeconds, memoryOf } from './servers.js'
 import { type RoundCounts, wrkRound } from './wrk.js'
 import type { ShieldMode } from './shield.js'
@@ -30,6 +30,8 @@ export interface BenchOptions {
   /** Fraction of the measured throughput the latency round asks for. */
   latencyLoad: number
   latencyDriver: 'open-loop' | 'autocannon'
+  /** How the open loop wakes to send (load.ts). */
+  pacing: Pacing
   /** The throughput rounds' load generator (wrk when installed: it leaves the server the bottleneck). */
   throughputDriver: 'wrk' | 'autocannon'
   /** Extra mixed run over two cache-on instances sharing Redis. */
@@ -576,7 +578,7 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
     // A warm-up at each one's fixed rate, not measured, as the throughput rounds have theirs: the
     // rounds measure a steady load, not the change from saturation to half of it (the collections of
     // what the throughput rounds left behind, in the servers and in this process).
-    for (const s of all) await openLoop(env.driver, { rate: s.rate, durationSec: options.warmupSec, signal: env.signal, next: cycler(ops.get(s)!) })
+    for (const s of all) await openLoop(env.driver, { rate: s.rate, durationSec: options.warmupSec, pacing: options.pacing, signal: env.signal, next: cycler(ops.get(s)!) })
     /** Open-loop rounds in interleaved slices, each scenario at its rate, into its tally and CPU meter. */
     const openLoopSlices = async (scenarios: Slices[], round: (s: Slices) => { rate: number; tally: RoundTally; cpu: CpuMeter }) => {
       for (let i = 0; i < options.slices && !env.signal.aborted; i++) {
@@ -585,7 +587,7 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
           const { rate, tally, cpu } = round(s)
           await s.slice(env, async () => {
             cpu.start()
-            const r = await openLoop(env.driver, { rate, durationSec: sliceSec, signal: env.signal, tally, next })
+            const r = await openLoop(env.driver, { rate, durationSec: sliceSec, pacing: options.pacing, signal: env.signal, tally, next })
             cpu.stop()
             return r
           })
@@ -752,7 +754,7 @@ export async function scenarioC(env: Env, servers: Child[], id: string, label: s
   const rate = Math.max(1, Math.round(t.rps * options.latencyLoad))
   env.log(`  fixed rate ${rate}/s for ${options.durationSec}s (open loop)`)
   // Closed-loop workers kept every connection open: the open loop starts on them.
-  const f = await openLoop(env.driver, { rate, durationSec: options.durationSec, next, signal: env.signal })
+  const f = await openLoop(env.driver, { rate, durationSec: options.durationSec, pacing: options.pacing, next, signal: env.signal })
   const after = await Promise.all(urls.map((u) => scrapeCache(env.driver, u, env.metricsToken)))
   const cache = before.map((b, i) => diff(b, after[i]!)).reduce(add)
 

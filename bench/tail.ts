@@ -1,4 +1,4 @@
-// npm run bench:tail -- [--rate 20000] [--seconds 8] [--rounds 2] [--connections 50] [--gc] [--node-flags "..."] [--shield off|nice|move] [checkout]
+// npm run bench:tail -- [--rate 20000] [--seconds 8] [--rounds 2] [--connections 50] [--gc] [--node-flags "..."] [--shield off|nice|move] [--pacing precise|timer] [checkout]
 // The latency tail of the bare baseline (a checkout's bench/baseline-server.ts, this one by default)
 // under one steady open loop, with nothing else running: the baseline pinned to CPU 0, this process
 // (the bench's open loop, bench/load.ts) to CPU 1, a warm-up, then `--rounds` rounds of `--seconds`.
@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { freePort } from '../test/helpers/ports.js'
-import { HttpDriver, type Op, openLoop, type Percentiles } from './load.js'
+import { closePacing, HttpDriver, type Op, openLoop, pacingLine, pacingOf, type Percentiles } from './load.js'
 import { pinLoadGenerator } from './servers.js'
 import { shieldLine, shieldMode } from './shield.js'
 
@@ -27,8 +27,10 @@ const { values, positionals } = parseArgs({
     gc: { type: 'boolean', default: false },
     'node-flags': { type: 'string', default: '' },
     shield: { type: 'string', default: 'off' },
+    pacing: { type: 'string', default: 'precise' },
   },
 })
+const pacing = pacingOf(values.pacing)
 const dir = resolve(positionals[0] ?? '.')
 const [rate, seconds, rounds, connections] = [values.rate, values.seconds, values.rounds, values.connections].map(Number) as [number, number, number, number]
 if (!existsSync(join(dir, 'bench', 'baseline-server.ts')) || ![rate, seconds, rounds, connections].every((n) => n > 0)) {
@@ -75,15 +77,15 @@ try {
     await new Promise((r) => setTimeout(r, 100))
   }
   const op: Op = { method: 'GET', url, path: '/baseline/k', headers: {} }
-  await openLoop(driver, { rate, durationSec: 3, next: () => op }) // warm-up
+  await openLoop(driver, { rate, durationSec: 3, pacing, next: () => op }) // warm-up
   const f = (p: Percentiles) => `p50 ${p.p50.toFixed(1)}  p90 ${p.p90.toFixed(1)}  p99 ${p.p99.toFixed(1)}  max ${p.max.toFixed(1)}`
-  console.log(`baseline of ${dir}${flags.length ? ` with ${flags.join(' ')}` : ''}, ${pinned.pinned ? `pinned to CPU 0 (this load on CPU 1), ${shieldLine(pinned.shielded, pinned.serverCpus, pinned.loadCpus)}` : `not pinned (${pinned.reason})`}; open loop at ${rate}/s over ${connections} connections, ms:`)
+  console.log(`baseline of ${dir}${flags.length ? ` with ${flags.join(' ')}` : ''}, ${pinned.pinned ? `pinned to CPU 0 (this load on CPU 1), ${shieldLine(pinned.shielded, pinned.serverCpus, pinned.loadCpus)}` : `not pinned (${pinned.reason})`}; open loop at ${rate}/s over ${connections} connections, ${pacingLine(pacing)}, ms:`)
   for (let i = 0; i < rounds; i++) {
     counting = true
     pauses.scavenge = []
     pauses.markCompact = []
     const began = new Date()
-    const r = await openLoop(driver, { rate, durationSec: seconds, next: () => op })
+    const r = await openLoop(driver, { rate, durationSec: seconds, pacing, next: () => op })
     counting = false
     console.log(`round ${i + 1} (${began.toISOString().slice(11, 23)}): ${r.rps.toFixed(0)}/s, ${r.errors} errors | from due: ${f(r.latency)} | from send: ${f(r.latencyFromSend!)} | send lag: ${f(r.sendLag!)}`)
     console.log(`  p99 by half second: ${r.timeline!.map((t) => t.p99.toFixed(0)).join(' ')}`)
@@ -93,6 +95,7 @@ try {
     }
   }
 } finally {
+  await closePacing()
   driver.close()
   child.kill()
   await redis.del(`${prefix}k`)
