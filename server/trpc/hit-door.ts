@@ -100,9 +100,7 @@ export function hitDoor(deps: {
   }
 
   /** The verified, unexpired token of an Authorization header in the usual spelling; else undefined (Fastify reads it, and refuses). */
-  function tokenOf(auth: string | undefined, s: Seen | undefined): VerifiedToken | undefined {
-    if (auth === undefined) return undefined
-    if (s !== undefined && auth === s.auth) return s.token.exp * 1000 > Date.now() ? s.token : undefined
+  function tokenOf(auth: string): VerifiedToken | undefined {
     if (!auth.startsWith('Bearer ') || auth.length <= 7 || auth.indexOf(' ', 7) !== -1) return undefined
     return verifier.known?.(auth.slice(7))
   }
@@ -113,23 +111,27 @@ export function hitDoor(deps: {
     if (url === undefined || !url.startsWith(prefix)) return false
     const h = req.headers
     if (h.origin !== undefined || h['trpc-accept'] !== undefined || h['content-length'] !== undefined || h['transfer-encoding'] !== undefined) return false
+    const auth = h.authorization
+    if (auth === undefined) return false
     const socket = req.socket
     let s = seen.get(socket)
-    const auth = h.authorization
-    const token = tokenOf(auth, s)
-    if (!token || overloaded()) return false
-    if (s === undefined) {
-      s = { auth: auth!, token, url, target: targetOf(url), address: addressOf.perConnection ? addressOf(req) : undefined }
-      seen.set(socket, s)
+    let token: VerifiedToken | undefined
+    if (s !== undefined && auth === s.auth) {
+      token = s.token.exp * 1000 > Date.now() ? s.token : undefined
     } else {
-      if (s.auth !== auth) {
-        s.auth = auth!
+      token = tokenOf(auth)
+      if (token && s !== undefined) {
+        s.auth = auth
         s.token = token
       }
-      if (s.url !== url) {
-        s.url = url
-        s.target = targetOf(url)
-      }
+    }
+    if (!token || overloaded()) return false
+    if (s === undefined) {
+      s = { auth, token, url, target: targetOf(url), address: addressOf.perConnection ? addressOf(req) : undefined }
+      seen.set(socket, s)
+    } else if (s.url !== url) {
+      s.url = url
+      s.target = targetOf(url)
     }
     const target = s.target
     const plan = target && fast.plan(target, token.sub)
