@@ -38,7 +38,7 @@ const { values, positionals } = parseArgs({
 })
 const scenario = values.scenario
 if (!['groups', 'plain', 'messages'].includes(scenario) || positionals.length < 1) {
-  console.error('usage: npm run bench:ab -- [--scenario groups|plain|messages] [--connections N] [--rate N] [--slices N] [--slice S] [--shield off|nice|move] name=<dir>[:baseline][:scenario=groups|plain|messages][:ENV=v] ...')
+  console.error('usage: npm run bench:ab -- [--scenario groups|plain|messages] [--connections N] [--rate N] [--pacing precise|timer] [--slices N] [--slice S] [--shield off|nice|move] name=<dir>[:baseline][:scenario=groups|plain|messages][:ENV=v] ...')
   process.exit(2)
 }
 const connections = Number(values.connections)

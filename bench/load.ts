@@ -390,10 +390,6 @@ export async function closedLoop(driver: HttpDriver, options: RoundOptions & { c
 }
 
 /**
- * A fixed arrival rate: request i is due at start + i/rate, is sent as soon as the timer lets it (at
- * most ~1 ms late), and its latency runs from when it was due to when its answer arrived.
- */
-/**
  * How the open loop wakes to send: `timer` on Node's timers, which are whole milliseconds, so what
  * falls due within one goes out together (at 10,000/s, bursts of ten); `precise` every `everyMs`
  * (fractions of a millisecond) from a worker thread asleep on a futex between ticks, so requests go
@@ -477,6 +473,10 @@ function preciseTicks(everyMs: number, tick: () => void): () => void {
   }
 }
 
+/**
+ * A fixed arrival rate: request i is due at start + i/rate, is sent when the loop next wakes (its
+ * `pacing`), and its latency runs from when it was due to when its answer arrived.
+ */
 export async function openLoop(
   driver: HttpDriver,
   options: RoundOptions & { rate: number; maxOutstanding?: number; pacing?: Pacing },

@@ -14,7 +14,6 @@ import { type Pacing, pacingLine } from './load.js'
 const driverPacing = (o: { latencyDriver: string; pacing?: Pacing }): string =>
   o.latencyDriver === 'open-loop' ? `, ${pacingLine(o.pacing ?? { kind: 'timer' })}` : ''
 
-
 export interface Machine {
   nproc: number
   cpuModel: string

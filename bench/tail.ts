@@ -34,7 +34,7 @@ const pacing = pacingOf(values.pacing)
 const dir = resolve(positionals[0] ?? '.')
 const [rate, seconds, rounds, connections] = [values.rate, values.seconds, values.rounds, values.connections].map(Number) as [number, number, number, number]
 if (!existsSync(join(dir, 'bench', 'baseline-server.ts')) || ![rate, seconds, rounds, connections].every((n) => n > 0)) {
-  console.error('usage: npm run bench:tail -- [--rate N] [--seconds S] [--rounds N] [--connections N] [--gc] [--node-flags "..."] [--shield off|nice|move] [checkout]')
+  console.error('usage: npm run bench:tail -- [--rate N] [--seconds S] [--rounds N] [--connections N] [--gc] [--node-flags "..."] [--shield off|nice|move] [--pacing precise|timer] [checkout]')
   process.exit(2)
 }
 
