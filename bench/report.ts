@@ -5,7 +5,7 @@ import { cpus, loadavg, totalmem } from 'node:os'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RealtimeResult } from './realtime.js'
-import type { BenchOptions, ScenarioResult } from './scenarios.js'
+import type { BenchOptions, FixedRate, ScenarioResult } from './scenarios.js'
 import { type Pinning, ROOT } from './servers.js'
 import { shieldLine } from './shield.js'
 import { type Pacing, pacingLine } from './load.js'
@@ -72,6 +72,8 @@ export interface BenchResults {
   ratios: Ratios
   /** Scenario (e), when it ran. */
   realtime?: RealtimeResult
+  /** nginx answering the same bytes at the common rate (bench/nginx-floor.ts), or why it did not run. */
+  floor?: { server: string; latency: FixedRate } | { missing: string }
 }
 
 export function machine(): Machine {
@@ -171,6 +173,26 @@ export function tailLines(results: Pick<BenchResults, 'scenarios'>): string[] {
   ]
 }
 
+/**
+ * The tails at the common rate, where the hits, the baseline and the floor took turns slice by slice
+ * at one rate: the same moments of the machine, the same load on each.
+ */
+export function commonRateTailLines(results: Pick<BenchResults, 'scenarios' | 'floor'>): string[] {
+  const rows = results.scenarios.filter((s) => s.cpuAtCommonRate?.latency.timeline?.length)
+  if (!rows.length) return []
+  const tail = (f: FixedRate) => `${ms(f.latency.p50)} / ${ms(f.latency.p99)} ms (${f.timeline!.filter((t) => t.p99 < 5).length} of ${f.timeline!.length})`
+  const floor = results.floor
+  return [
+    `At the common rate (${rows[0]!.cpuAtCommonRate!.rate}/s), in turns slice by slice, p50 / p99 from when each request was due, and the half seconds whose p99 was under 5 ms: ` +
+      rows.map((s) => `${s.id} ${tail(s.cpuAtCommonRate!.latency)}`).join(', ') +
+      (!floor
+        ? ''
+        : 'missing' in floor
+          ? `; the floor was not measured: ${floor.missing}`
+          : `; the floor, ${floor.server} on the same core answering the same bytes from memory (no Redis, no JavaScript): ${tail(floor.latency)}`),
+  ]
+}
+
 /** The hit-path ratios, one line per scenario. */
 export function hitRatioLines(r: Ratios): string[] {
   return Object.entries(r.hitVsBaseline ?? {}).map(
@@ -229,6 +251,7 @@ export function table(results: BenchResults): string {
     `(a) / (b)  messages, cache vs CACHE_MODE=off:       ${x(r.messagesCacheVsNoCache)}`,
     `server CPU per request: a-groups costs ${x(r.cpuCostCacheHitVsBaseline)} of d-baseline's; b-groups (server + dynalite) ${x(r.cpuCostNoCacheVsCache)} of a-groups'`,
     ...hitRatioLines(r),
+    ...commonRateTailLines(results),
   )
   for (const s of results.scenarios.filter((s) => s.consistency)) {
     const c = s.consistency!
@@ -326,6 +349,7 @@ export function markdown(results: BenchResults): string {
       `server CPU per request **${x(results.ratios.cpuCostCacheHitVsBaseline)}** the baseline's.`,
     ...hitRatioLines(results.ratios).map((l) => `- ${l}`),
     ...tailLines(results).map((l) => `- ${l}`),
+    ...commonRateTailLines(results).map((l) => `- ${l}`),
     `- (a) / (b), cache vs \`CACHE_MODE=off\`: **${x(results.ratios.groupsCacheVsNoCache)}** (messageGroups.list), ` +
       `**${x(results.ratios.messagesCacheVsNoCache)}** (messages.list) in req/s; without the cache a groups read costs ` +
       `${x(results.ratios.cpuCostNoCacheVsCache)} the CPU (server + dynalite).`,

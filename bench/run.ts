@@ -9,14 +9,16 @@ import { Redis } from 'ioredis'
 import { CLIENT_ID, createConversations, createDatabase, createMessageTable, createSigning, createUsers, POOL_ID } from './fixtures.js'
 import type { BenchDatabase, Signing } from './fixtures.js'
 import { HttpDriver, type Pacing, pacingOf } from './load.js'
+import { type Floor, nginxPath, nginxVersion, startNginxFloor } from './nginx-floor.js'
 import { publish } from './publish.js'
 import { type BenchResults, complete, machine, ratios, table, writeResults } from './report.js'
-import { type BenchOptions, type Env, type GetScenario, runGetScenarios, type ScenarioResult, scenarioC, stopCurrent } from './scenarios.js'
+import { type BenchOptions, type Env, type GetScenario, GROUPS_PATH, runGetScenarios, type ScenarioResult, scenarioC, stopCurrent } from './scenarios.js'
 import { quietNodeVersionWarning } from '../server/lib/process.js'
 import { scenarioE } from './realtime.js'
 import { shieldMode } from './shield.js'
-import { killAllNow, pinLoadGenerator, profileServers, ROOT, startBaseline, startDynaliteChild, startServer, stopAll, stopChild } from './servers.js'
+import { killAllNow, type Pinning, pinLoadGenerator, profileServers, ROOT, startBaseline, startDynaliteChild, startServer, stopAll, stopChild } from './servers.js'
 import { wrkVersion } from './wrk.js'
+import { freePort } from '../test/helpers/ports.js'
 
 const USAGE = `usage: npm run bench -- [--duration S] [--slices N] [--warmup S] [--connections N] [--connection-counts N,N] [--scenarios a,b,c,d,e] [--rt-rate N]
        [--users N] [--conversations N] [--messages N] [--latency-load F] [--latency-driver open-loop|autocannon] [--pacing precise|timer]
@@ -249,7 +251,19 @@ async function main() {
     // interleaved so that their ratios compare the same moments of this shared machine.
     const order: GetScenario[] = ['a-groups', 'd-baseline', 'a-groups-plain', 'a-messages', 'b-groups', 'b-messages']
     const gets = order.filter((id) => opts.scenarios.includes(id[0]!) && (!opts.only || opts.only.includes(id)))
-    if (gets.length) scenarios.push(...(await runGetScenarios(env, gets)))
+    let floor: BenchResults['floor']
+    if (gets.length) {
+      const floorUp = gets.includes('d-baseline') ? await startFloor(env, host.pinning) : undefined
+      if (floorUp && 'missing' in floorUp) floor = floorUp
+      else if (floorUp) env.floor = floorUp
+      try {
+        const got = await runGetScenarios(env, gets)
+        scenarios.push(...got.scenarios)
+        if (got.floor && floorUp && !('missing' in floorUp)) floor = { server: floorUp.server, latency: got.floor }
+      } finally {
+        if (floorUp && 'stop' in floorUp) floorUp.stop()
+      }
+    }
     if (opts.scenarios.includes('c') && !abort.signal.aborted) {
       scenarios.push(await scenarioC(env, [A], 'c-mixed', 'mixed, server A'))
       if (A2) scenarios.push(await scenarioC(env, [A, A2], 'c-mixed-2x', 'mixed, servers A and A2'))
@@ -271,6 +285,7 @@ async function main() {
       scenarios,
       ratios: ratios(scenarios),
       ...(realtime ? { realtime } : {}),
+      ...(floor ? { floor } : {}),
     }
     const written = await writeResults(results)
     const published = complete(results) ? await publish(results) : []
@@ -280,6 +295,22 @@ async function main() {
   } finally {
     await cleanup()
   }
+}
+
+/**
+ * nginx on the servers' CPUs answering user 0's conversation list as server A sends it, from memory
+ * (bench/nginx-floor.ts); or why not.
+ */
+async function startFloor(env: Env, pinning: Pinning): Promise<(Floor & { server: string; path: string }) | { missing: string } | undefined> {
+  const nginx = nginxPath()
+  if (!nginx) return { missing: 'nginx is not installed (apt-get install nginx-light)' }
+  const user = env.users[0]
+  if (!user) return undefined
+  const body = (await env.driver.send({ method: 'GET', url: env.A.url, path: GROUPS_PATH, headers: { authorization: user.authorization } })).body
+  const path = '/floor/groups'
+  const floor = await startNginxFloor({ nginx, port: await freePort(), path, body, ...(pinning.pinned ? { cpus: pinning.serverCpus } : {}) })
+  env.log(`floor: nginx (pid ${floor.pid}) answering ${body.length} bytes from memory`)
+  return { ...floor, path, server: nginxVersion(nginx) }
 }
 
 /** Deletes the keys matching `pattern` (SCAN, never KEYS). */

@@ -111,7 +111,7 @@ export interface ScenarioResult {
    * every one of them sent the same open-loop rate (half the slowest one's req/s). At each one's own
    * half-saturation rate the faster server batches more per wake-up, which flatters its cost.
    */
-  cpuAtCommonRate?: { rate: number; perRequest: CpuSplit; completed: number }
+  cpuAtCommonRate?: { rate: number; perRequest: CpuSplit; completed: number; latency: FixedRate }
   /**
    * CPU cores busy during the throughput round. A server process near 1.0 is saturated (Node runs
    * JavaScript on one core); with the server below that, the client or the machine was the limit.
@@ -217,6 +217,8 @@ export interface Env {
   D?: Child
   signal: AbortSignal
   log: (line: string) => void
+  /** The floor (bench/nginx-floor.ts), when nginx is installed: sent the common rate beside the hits and the baseline. */
+  floor?: { url: string; path: string }
   /** Stores scenario (d)'s bodies under the baseline server's keys, by user index. */
   prepareBaseline: (bodies: string[]) => Promise<void>
   /** Every (a) request has been read once since the fixtures were written. */
@@ -504,7 +506,7 @@ class Slices {
  * fixed-rate rounds. What the shared machine does meanwhile then falls on all of them alike, and
  * their ratios hold better than those of rounds run one after the other.
  */
-export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<ScenarioResult[]> {
+export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<{ scenarios: ScenarioResult[]; floor?: FixedRate }> {
   const { options } = env
   const specs: GetSpec[] = []
   for (const id of ids) specs.push(await specFor(env, id))
@@ -523,6 +525,7 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
   for (const s of all) if (s.cache) s.cache = { hits: 0, misses: 0, redisErrors: 0 }
 
   let commonRate = 0
+  let floor: FixedRate | undefined
   const counts = [...new Set([...options.connectionCounts, options.connections])].sort((a, b) => a - b)
   env.log(`throughput: ${options.slices} × ${sliceSec}s each, interleaved, at ${counts.join(' and ')} connections`)
   for (let i = 0; i < options.slices && !env.signal.aborted; i++) {
@@ -580,7 +583,7 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
     // what the throughput rounds left behind, in the servers and in this process).
     for (const s of all) await openLoop(env.driver, { rate: s.rate, durationSec: options.warmupSec, pacing: options.pacing, signal: env.signal, next: cycler(ops.get(s)!) })
     /** Open-loop rounds in interleaved slices, each scenario at its rate, into its tally and CPU meter. */
-    const openLoopSlices = async (scenarios: Slices[], round: (s: Slices) => { rate: number; tally: RoundTally; cpu: CpuMeter }) => {
+    const openLoopSlices = async (scenarios: Slices[], round: (s: Slices) => { rate: number; tally: RoundTally; cpu: CpuMeter }, after?: () => Promise<unknown>) => {
       for (let i = 0; i < options.slices && !env.signal.aborted; i++) {
         for (const s of scenarios) {
           const next = cycler(ops.get(s)!)
@@ -592,6 +595,7 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
             return r
           })
         }
+        await after?.()
       }
     }
     await openLoopSlices(all, (s) => ({ rate: s.rate, tally: s.fixed, cpu: s.cpuAtRate }))
@@ -601,12 +605,25 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
     const compared = all.filter((s) => s.spec.cached || s.spec.id === 'd-baseline')
     if (compared.length > 1) {
       commonRate = Math.max(1, Math.round(Math.min(...compared.map((s) => s.rps)) * options.latencyLoad))
-      env.log(`common rate (open-loop): ${compared.map((s) => s.spec.id).join(', ')} at ${commonRate}/s`)
-      await openLoopSlices(compared, (s) => ({ rate: commonRate, tally: s.common, cpu: s.cpuAtCommon }))
+      // The floor takes its turn in each slice too: what the machine and this load generator add to
+      // any server's tail at this rate, at the same moments.
+      const floorOp: Op | undefined = env.floor && { method: 'GET', url: env.floor.url, path: env.floor.path, headers: {} }
+      const floorTally = new RoundTally()
+      if (floorOp) {
+        await Promise.all(Array.from({ length: options.connections }, () => env.driver.send(floorOp)))
+        await openLoop(env.driver, { rate: commonRate, durationSec: options.warmupSec, pacing: options.pacing, signal: env.signal, next: () => floorOp })
+      }
+      env.log(`common rate (open-loop): ${compared.map((s) => s.spec.id).join(', ')}${floorOp ? ' and the nginx floor' : ''} at ${commonRate}/s`)
+      await openLoopSlices(
+        compared,
+        (s) => ({ rate: commonRate, tally: s.common, cpu: s.cpuAtCommon }),
+        floorOp && (() => openLoop(env.driver, { rate: commonRate, durationSec: sliceSec, pacing: options.pacing, signal: env.signal, tally: floorTally, next: () => floorOp })),
+      )
+      if (floorOp && floorTally.completed > 0) floor = fromOpenLoop(floorTally.result(commonRate))
     }
   }
 
-  return all.map((s) => {
+  const scenarios = all.map((s) => {
     const throughput: Throughput = {
       driver: options.throughputDriver,
       rps: s.rps,
@@ -631,10 +648,18 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<Sce
       byConnections: [...s.byConnections].map(([connections, by]) => ({ connections, rps: by.completed / (by.durationSec || 1), sliceRps: by.sliceRps })),
       ...(s.fixedRate!.driver === 'open-loop' ? { cpuUsPerRequestAtRate: s.cpuAtRate.summary(s.fixedRate!.completed).perRequest } : {}),
       ...(commonRate > 0 && s.common.completed > 0
-        ? { cpuAtCommonRate: { rate: commonRate, perRequest: s.cpuAtCommon.summary(s.common.completed).perRequest, completed: s.common.completed } }
+        ? {
+            cpuAtCommonRate: {
+              rate: commonRate,
+              perRequest: s.cpuAtCommon.summary(s.common.completed).perRequest,
+              completed: s.common.completed,
+              latency: fromOpenLoop(s.common.result(commonRate)),
+            },
+          }
         : {}),
     })
   })
+  return { scenarios, ...(floor ? { floor } : {}) }
 }
 
 /** autocannon ends rounds on its one-second ticks: slices last whole seconds. */
