@@ -1,4 +1,4 @@
-// npm run bench:ab -- [--scenario groups|plain|messages] [--connections 50] [--rate N] [--pacing precise|timer] [--slices 30] [--slice 0.5] [--shield off|nice|move]
+// npm run bench:ab -- [--scenario groups|plain|messages] [--connections 50] [--rate N] [--pacing precise|timer] [--driver node|wrk] [--slices 30] [--slice 0.5] [--shield off|nice|move]
 //                     [--perf-map] name=<checkout>[:baseline][:scenario=groups|plain|messages][:ENV=value...] ...
 // A/B of server builds on the cache-hit path: each variant is a checkout (a `git worktree` of another
 // commit, say) whose server/main.ts runs with the same backends, fixtures and warm cache; `:baseline`
@@ -9,6 +9,10 @@
 // `:scenario=` gives a variant a scenario of its own: two request shapes on one build, side by side
 // (`groups=. plain=.:scenario=plain`), which runs one after the other cannot compare on a drifting VM.
 // With --perf-map the servers run with `--perf-basic-prof-only-functions`, for `perf record -p <pid>`.
+// --driver wrk: the closed loop is wrk's, in whole-second slices, as `npm run bench` measures req/s (wrk
+// sends each request as its answer arrives; the bench's Node client answers in batches of its event
+// loop, which gave the same build 33 µs a request against 39–44 with wrk, the baseline 30 against 31–34).
+
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -18,6 +22,7 @@ import { quietNodeVersionWarning } from '../server/lib/process.js'
 import { freePort } from '../test/helpers/ports.js'
 import { CLIENT_ID, createConversations, createDatabase, createMessageTable, createSigning, createUsers, POOL_ID } from './fixtures.js'
 import { closedLoop, HttpDriver, type Op, openLoop, pacingLine, pacingOf } from './load.js'
+import { wrkRound } from './wrk.js'
 import { groupsPlainRequests, groupsRequests, messagesRequests } from './scenarios.js'
 import { killAllNow, pinLoadGenerator, startDynaliteChild, startServer, stopAll } from './servers.js'
 import { shieldLine, shieldMode } from './shield.js'
@@ -34,11 +39,13 @@ const { values, positionals } = parseArgs({
     'perf-map': { type: 'boolean', default: false },
     shield: { type: 'string', default: 'off' },
     pacing: { type: 'string', default: 'precise' },
+    driver: { type: 'string', default: 'node' },
   },
 })
 const scenario = values.scenario
-if (!['groups', 'plain', 'messages'].includes(scenario) || positionals.length < 1) {
-  console.error('usage: npm run bench:ab -- [--scenario groups|plain|messages] [--connections N] [--rate N] [--pacing precise|timer] [--slices N] [--slice S] [--shield off|nice|move] name=<dir>[:baseline][:scenario=groups|plain|messages][:ENV=v] ...')
+const useWrk = values.driver === 'wrk'
+if (!['groups', 'plain', 'messages'].includes(scenario) || positionals.length < 1 || !['node', 'wrk'].includes(values.driver) || (useWrk && values.rate !== undefined)) {
+  console.error('usage: npm run bench:ab -- [--scenario groups|plain|messages] [--connections N] [--rate N] [--pacing precise|timer] [--driver node|wrk (closed loop only)] [--slices N] [--slice S] [--shield off|nice|move] name=<dir>[:baseline][:scenario=groups|plain|messages][:ENV=v] ...')
   process.exit(2)
 }
 const connections = Number(values.connections)
@@ -141,8 +148,12 @@ async function main() {
         return { ...v, url, pid: proc.pid!, reqs, driver: new HttpDriver(connections), at: 0, n: 0, sec: 0, cpu: 0, paired: [] as number[] }
       }),
     )
-    console.log(`${[...new Set(variants.map((v) => v.scenario))].join(' and ')}, ${rate ? `open loop at ${rate}/s, ${pacingLine(pacing)}` : `closed loop at ${connections} connections`}, ${values.slices} × ${values.slice} s slices each${pinning.pinned ? `, ${shieldLine(pinning.shielded, pinning.serverCpus, pinning.loadCpus)}` : ''}; pids ${servers.map((s) => `${s.name} ${s.pid}`).join(', ')}`)
-    const round = (s: (typeof servers)[number], durationSec: number) => {
+    console.log(`${[...new Set(variants.map((v) => v.scenario))].join(' and ')}, ${rate ? `open loop at ${rate}/s, ${pacingLine(pacing)}` : `closed loop at ${connections} connections${useWrk ? ' (wrk)' : ''}`}, ${values.slices} × ${values.slice} s slices each${pinning.pinned ? `, ${shieldLine(pinning.shielded, pinning.serverCpus, pinning.loadCpus)}` : ''}; pids ${servers.map((s) => `${s.name} ${s.pid}`).join(', ')}`)
+    const round = async (s: (typeof servers)[number], durationSec: number) => {
+      if (useWrk) {
+        const r = await wrkRound(s.url, s.reqs, connections, durationSec)
+        return { completed: r.requests.total, durationSec: r.duration, errors: r.errors, non2xx: r.non2xx, rps: r.requests.total / r.duration }
+      }
       const next = () => s.reqs[s.at++ % s.reqs.length]!
       return rate ? openLoop(s.driver, { durationSec, rate, pacing, next }) : closedLoop(s.driver, { durationSec, concurrency: connections, next })
     }
