@@ -454,10 +454,10 @@ async function specFor(env: Env, id: GetScenario): Promise<GetSpec> {
 }
 
 /**
- * Unmeasured seconds at a fixed-rate slice's rate before it: the servers take turns, and one that sat
- * idle through the others' slices answered its first half second with a p99 of 7–21 ms where the
- * second had 3–4 (the nginx floor too: the load generator's side as much as the server's; run of
- * 13:33 UTC, eighth round of docs/benchmark.md).
+ * Unmeasured seconds at a fixed-rate slice's rate before it, which also take the load generator's
+ * collection (`openLoop`'s `collect`): measured right after it, the nginx floor's first half second of
+ * each slice had a p99 of mostly 9–20 ms against 2–4 in its second (eighth round of docs/benchmark.md).
+ * The servers, idle through the others' turns, start measured slices warm too.
  */
 const SLICE_WARMUP_SEC = 0.5
 
