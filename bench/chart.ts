@@ -23,6 +23,12 @@ export function latencyChart(results: BenchResults): string {
     overloaded: s.fixedRate.overloaded,
     values: SERIES.map((x) => s.fixedRate.latency[x.key]),
   }))
+  // The floor (nginx answering the same bytes on the same core, at the common rate), beside the route.
+  const floor = results.floor && 'latency' in results.floor ? results.floor.latency : undefined
+  if (floor) {
+    const at = groups.findIndex((g) => g.id === 'd-baseline') + 1
+    groups.splice(at > 0 ? at : groups.length, 0, { id: 'floor (nginx)', rate: floor.targetRate, overloaded: floor.overloaded, values: SERIES.map((x) => floor.latency[x.key]) })
+  }
   // Scenario (e): the create's own latency beside the time until the other participant's subscriber
   // on another instance received it.
   const rt = results.realtime?.delivery
@@ -59,7 +65,8 @@ export function latencyChart(results: BenchResults): string {
         : "ms, log scale; autocannon's overallRate (per-second bursts, 1 ms resolution)",
     )}</text>`,
     `<text x="${left}" y="55" font-size="11" fill="#555">${esc(
-      `${results.machine.nproc} × ${results.machine.cpuModel}, node ${results.machine.node}, ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC`,
+      `${results.machine.nproc} × ${results.machine.cpuModel}, node ${results.machine.node}, ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC` +
+        (floor ? '; floor: nginx answering the same bytes on the same core, at the common rate of the cost comparison' : ''),
     )}</text>`,
   )
   // Grid: every decade, with 2 and 5 between.
