@@ -287,7 +287,7 @@ export class Samples {
   /**
    * Room for `n` more, made now: an open loop reserves its round's before its schedule starts, since
    * growing mid-round (a new buffer, a copy, and the collection V8 may start for the external memory)
-   * stopped the loop for 12–17 ms at the same moment of every round (65,536 samples in).
+   * stopped the loop for 12–18 ms at the same moment of every round (65,536 samples in).
    */
   reserve(n: number): void {
     if (this.length + n > this.data.length) this.grow(Math.max(this.length + n, this.data.length * 2))

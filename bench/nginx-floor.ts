@@ -13,18 +13,13 @@ export interface Floor {
   stop(): void
 }
 
-/** Where nginx is, or undefined (then the floor is not measured, and the reason printed). */
-export function nginxPath(): string | undefined {
+/** nginx's path and version (`nginx/1.22.1`, as `nginx -v` prints it), or undefined when it is not installed. */
+export function findNginx(): { path: string; version: string } | undefined {
   for (const path of ['/usr/sbin/nginx', '/usr/bin/nginx']) {
-    if (spawnSync(path, ['-v'], { stdio: 'ignore' }).status === 0) return path
+    const r = spawnSync(path, ['-v'], { encoding: 'utf8' })
+    if (r.status === 0) return { path, version: /nginx\/\S+/.exec(`${r.stderr}${r.stdout}`)?.[0] ?? 'nginx' }
   }
   return undefined
-}
-
-/** `nginx/1.22.1`, as `nginx -v` prints it. */
-export function nginxVersion(nginx: string): string {
-  const r = spawnSync(nginx, ['-v'], { encoding: 'utf8' })
-  return /nginx\/\S+/.exec(`${r.stderr}${r.stdout}`)?.[0] ?? 'nginx'
 }
 
 /**
@@ -62,6 +57,7 @@ http {
   const proc: ChildProcess = spawn(command!, args, { stdio: ['ignore', 'ignore', 'inherit'] })
   const url = `http://127.0.0.1:${options.port}`
   const stop = () => {
+    process.removeListener('exit', stop)
     proc.kill('SIGKILL')
     rmSync(dir, { recursive: true, force: true })
   }

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis'
 import { CLIENT_ID, createConversations, createDatabase, createMessageTable, createSigning, createUsers, POOL_ID } from './fixtures.js'
 import type { BenchDatabase, Signing } from './fixtures.js'
 import { HttpDriver, type Pacing, pacingOf } from './load.js'
-import { type Floor, nginxPath, nginxVersion, startNginxFloor } from './nginx-floor.js'
+import { type Floor, findNginx, startNginxFloor } from './nginx-floor.js'
 import { publish } from './publish.js'
 import { type BenchResults, complete, machine, ratios, table, writeResults } from './report.js'
 import { type BenchOptions, type Env, type GetScenario, GROUPS_PATH, runGetScenarios, type ScenarioResult, scenarioC, stopCurrent } from './scenarios.js'
@@ -302,15 +302,15 @@ async function main() {
  * (bench/nginx-floor.ts); or why not.
  */
 async function startFloor(env: Env, pinning: Pinning): Promise<(Floor & { server: string; path: string }) | { missing: string } | undefined> {
-  const nginx = nginxPath()
+  const nginx = findNginx()
   if (!nginx) return { missing: 'nginx is not installed (apt-get install nginx-light)' }
   const user = env.users[0]
   if (!user) return undefined
   const body = (await env.driver.send({ method: 'GET', url: env.A.url, path: GROUPS_PATH, headers: { authorization: user.authorization } })).body
   const path = '/floor/groups'
-  const floor = await startNginxFloor({ nginx, port: await freePort(), path, body, ...(pinning.pinned ? { cpus: pinning.serverCpus } : {}) })
-  env.log(`floor: nginx (pid ${floor.pid}) answering ${body.length} bytes from memory`)
-  return { ...floor, path, server: nginxVersion(nginx) }
+  const floor = await startNginxFloor({ nginx: nginx.path, port: await freePort(), path, body, ...(pinning.pinned ? { cpus: pinning.serverCpus } : {}) })
+  env.log(`floor: ${nginx.version} (pid ${floor.pid}) answering ${body.length} bytes from memory`)
+  return { ...floor, path, server: nginx.version }
 }
 
 /** Deletes the keys matching `pattern` (SCAN, never KEYS). */

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { freePort } from '../test/helpers/ports.js'
 import { closePacing, HttpDriver, type Op, openLoop, pacingLine, pacingOf, type Percentiles, type RoundResult } from './load.js'
-import { type Floor, nginxPath, startNginxFloor } from './nginx-floor.js'
+import { type Floor, findNginx, startNginxFloor } from './nginx-floor.js'
 import { pinLoadGenerator } from './servers.js'
 import { shieldLine, shieldMode } from './shield.js'
 
@@ -86,9 +86,9 @@ try {
   await openLoop(driver, { rate, durationSec: 3, pacing, next: () => op }) // warm-up
   let floorOp: Op | undefined
   if (values.floor) {
-    const nginx = nginxPath()
+    const nginx = findNginx()
     if (nginx) {
-      floor = await startNginxFloor({ nginx, port: await freePort(), path: '/floor/k', body, cpus: pinned.pinned ? pinned.serverCpus : undefined })
+      floor = await startNginxFloor({ nginx: nginx.path, port: await freePort(), path: '/floor/k', body, cpus: pinned.pinned ? pinned.serverCpus : undefined })
       floorOp = { method: 'GET', url: floor.url, path: '/floor/k', headers: {} }
       await openLoop(driver, { rate, durationSec: 3, pacing, next: () => floorOp! }) // warm-up
     } else console.log('--floor: nginx not found (apt-get install nginx-light); the floor is not measured')
