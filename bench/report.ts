@@ -156,22 +156,30 @@ export const pinningLine = (m: Machine): string =>
 /**
  * The fixed-rate rounds' tails, seen apart from the load generator's lateness (from each request's
  * send, beside how late the sends were) and by half second (how many held 5 ms at p99): whether a
- * p99 is the server's steady tail or a few moments of the machine's.
+ * p99 is the server's steady tail or a few moments of the machine's. And how busy the server's core
+ * was: half the saturated req/s is not half the core, since a saturated server answers many
+ * connections per wake-up of its event loop and one at half the rate mostly one (ninth round of
+ * docs/benchmark.md), and a busier core turns the machine's short stops into longer queues.
  */
 export function tailLines(results: Pick<BenchResults, 'scenarios'>): string[] {
   const rows = results.scenarios.filter((s) => /^(a-|d-)/.test(s.id) && s.fixedRate.latencyFromSend && s.fixedRate.sendLag && s.fixedRate.timeline?.length)
   if (!rows.length) return []
   return [
-    'p99 at half saturation from each request\'s send (the open loop\'s own lateness left out), the sends\' lateness at p99, and the half seconds whose p99 was under 5 ms: ' +
+    'p99 at half saturation from each request\'s send (the open loop\'s own lateness left out), the sends\' lateness at p99, the half seconds whose p99 was under 5 ms, and how busy the server\'s core was at that rate: ' +
       rows
         .map((s) => {
           const f = s.fixedRate
           const under = f.timeline!.filter((t) => t.p99 < 5).length
-          return `${s.id} ${ms(f.latencyFromSend!.p99)} ms (sends ${ms(f.sendLag!.p99)} ms late; ${under} of ${f.timeline!.length} half seconds)`
+          const busy = busyAtRate(s)
+          return `${s.id} ${ms(f.latencyFromSend!.p99)} ms (sends ${ms(f.sendLag!.p99)} ms late; ${under} of ${f.timeline!.length} half seconds${busy === undefined ? '' : `; core ${(busy * 100).toFixed(0)} % busy`})`
         })
         .join(', '),
   ]
 }
+
+/** The share of its core the server was busy in its fixed-rate round: req/s × CPU seconds a request. */
+export const busyAtRate = (s: Pick<ScenarioResult, 'fixedRate' | 'cpuUsPerRequestAtRate'>): number | undefined =>
+  s.cpuUsPerRequestAtRate ? (s.fixedRate.rps * s.cpuUsPerRequestAtRate.server) / 1e6 : undefined
 
 /**
  * The tails at the common rate, where the hits, the baseline and the floor took turns slice by slice
@@ -251,6 +259,7 @@ export function table(results: BenchResults): string {
     `(a) / (b)  messages, cache vs CACHE_MODE=off:       ${x(r.messagesCacheVsNoCache)}`,
     `server CPU per request: a-groups costs ${x(r.cpuCostCacheHitVsBaseline)} of d-baseline's; b-groups (server + dynalite) ${x(r.cpuCostNoCacheVsCache)} of a-groups'`,
     ...hitRatioLines(r),
+    ...tailLines(results),
     ...commonRateTailLines(results),
   )
   for (const s of results.scenarios.filter((s) => s.consistency)) {
@@ -300,9 +309,8 @@ export function realtimeLines(r: RealtimeResult): string[] {
   ]
 }
 
-/** bench/results/<timestamp>.json and bench/results/latest.json. */
-export async function writeResults(results: BenchResults): Promise<{ file: string; latest: string }> {
-  const dir = join(ROOT, 'bench', 'results')
+/** <dir>/<timestamp>.json and <dir>/latest.json (bench/results by default). */
+export async function writeResults(results: BenchResults, dir = join(ROOT, 'bench', 'results')): Promise<{ file: string; latest: string }> {
   await mkdir(dir, { recursive: true })
   const stamp = results.startedAt.replace(/[:.]/g, '-')
   const file = join(dir, `${stamp}.json`)
