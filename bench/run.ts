@@ -23,9 +23,10 @@ import { freePort } from '../test/helpers/ports.js'
 const USAGE = `usage: npm run bench -- [--duration S] [--slices N] [--warmup S] [--connections N] [--connection-counts N,N] [--scenarios a,b,c,d,e] [--rt-rate N]
        [--users N] [--conversations N] [--messages N] [--latency-load F] [--latency-driver open-loop|autocannon] [--pacing precise|timer]
        [--throughput-driver wrk|autocannon] [--no-multi] [--shield off|nice|move] [--cpu-prof DIR]
-       [--only a-groups,d-baseline,...] (only these GET scenarios: to profile one)`
+       [--only a-groups,d-baseline,...] (only these GET scenarios: to profile one)
+       [--out DIR] (the results there instead of bench/results; docs/ left as they are)`
 
-function options(): BenchOptions {
+function options(): { bench: BenchOptions; out: string | undefined } {
   const { values } = parseArgs({
     options: {
       duration: { type: 'string', default: '5' },
@@ -46,6 +47,7 @@ function options(): BenchOptions {
       shield: { type: 'string', default: 'off' },
       'cpu-prof': { type: 'string' },
       only: { type: 'string' },
+      out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   })
@@ -90,7 +92,7 @@ function options(): BenchOptions {
     process.exit(2)
   }
   if (values['cpu-prof']) profileServers(values['cpu-prof'])
-  return {
+  const bench: BenchOptions = {
     durationSec: num('duration', values.duration, 1),
     slices: Math.round(num('slices', values.slices, 1, 100)),
     warmupSec: num('warmup', values.warmup, 1),
@@ -109,6 +111,7 @@ function options(): BenchOptions {
     realtimeRate: num('rt-rate', values['rt-rate'], 1, 1000),
     only: values.only?.split(',').map((s) => s.trim()),
   }
+  return { bench, out: values.out }
 }
 
 quietNodeVersionWarning() // the AWS SDK's notice about Node 22, as the server silences it
@@ -117,7 +120,7 @@ const began = performance.now()
 const log = (line: string) => console.log(`[bench ${((performance.now() - began) / 1000).toFixed(1).padStart(5)}s] ${line}`)
 
 async function main() {
-  const opts = options()
+  const { bench: opts, out } = options()
   const startedAt = new Date()
   const t0 = performance.now()
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -287,11 +290,12 @@ async function main() {
       ...(realtime ? { realtime } : {}),
       ...(floor ? { floor } : {}),
     }
-    const written = await writeResults(results)
-    const published = complete(results) ? await publish(results) : []
+    const written = await writeResults(results, ...(out ? [out] : []))
+    // A run written elsewhere (a test's, say) is not the one docs/ shows.
+    const published = complete(results) && !out ? await publish(results) : []
     console.log('\n' + table(results) + '\n')
     log(`wrote ${[written.file, written.latest, ...published].join(', ')}`)
-    if (!published.length) log('a partial run: docs/ left as they are (npx tsx bench/publish.ts publishes a results file)')
+    if (!published.length) log(`${out ? 'written to --out' : 'a partial run'}: docs/ left as they are (npx tsx bench/publish.ts publishes a results file)`)
   } finally {
     await cleanup()
   }
