@@ -1,5 +1,5 @@
 // npm run bench:ab -- [--scenario groups|plain|messages] [--connections 50] [--rate N] [--pacing precise|timer] [--driver node|wrk] [--slices 30] [--slice 0.5] [--shield off|nice|move]
-//                     [--perf-map] name=<checkout>[:baseline][:scenario=groups|plain|messages][:ENV=value...] ...
+//                     [--perf-map] name=<checkout>[:baseline][:scenario=groups|plain|messages][:flags=--a,--b][:ENV=value...] ...
 // A/B of server builds on the cache-hit path: each variant is a checkout (a `git worktree` of another
 // commit, say) whose server/main.ts runs with the same backends, fixtures and warm cache; `:baseline`
 // runs that checkout's bench/baseline-server.ts instead. Variants take turns in short interleaved
@@ -8,10 +8,13 @@
 // variant being the reference. Closed loop at N connections, or open loop at a fixed `--rate`.
 // `:scenario=` gives a variant a scenario of its own: two request shapes on one build, side by side
 // (`groups=. plain=.:scenario=plain`), which runs one after the other cannot compare on a drifting VM.
+// `:flags=` gives a variant Node / V8 flags, comma-separated (`st=.:flags=--single-threaded-gc`).
 // With --perf-map the servers run with `--perf-basic-prof-only-functions`, for `perf record -p <pid>`.
 // --driver wrk: the closed loop is wrk's, in whole-second slices, as `npm run bench` measures req/s (wrk
 // sends each request as its answer arrives; the bench's Node client answers in batches of its event
 // loop, which gave the same build 33 µs a request against 39–44 with wrk, the baseline 30 against 31–34).
+// With --rate, each variant's slices also make one latency round (from when each request was due):
+// p50 / p99 / max, how busy the server's core was, and the p99 of each half second.
 
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
@@ -21,7 +24,7 @@ import { Redis } from 'ioredis'
 import { quietNodeVersionWarning } from '../server/lib/process.js'
 import { freePort } from '../test/helpers/ports.js'
 import { CLIENT_ID, createConversations, createDatabase, createMessageTable, createSigning, createUsers, POOL_ID } from './fixtures.js'
-import { closedLoop, HttpDriver, type Op, openLoop, pacingLine, pacingOf } from './load.js'
+import { closedLoop, HttpDriver, type Op, openLoop, pacingLine, pacingOf, RoundTally } from './load.js'
 import { wrkRound } from './wrk.js'
 import { groupsPlainRequests, groupsRequests, messagesRequests } from './scenarios.js'
 import { killAllNow, pinLoadGenerator, startDynaliteChild, startServer, stopAll } from './servers.js'
@@ -45,7 +48,7 @@ const { values, positionals } = parseArgs({
 const scenario = values.scenario
 const useWrk = values.driver === 'wrk'
 if (!['groups', 'plain', 'messages'].includes(scenario) || positionals.length < 1 || !['node', 'wrk'].includes(values.driver) || (useWrk && values.rate !== undefined)) {
-  console.error('usage: npm run bench:ab -- [--scenario groups|plain|messages] [--connections N] [--rate N] [--pacing precise|timer] [--driver node|wrk (closed loop only)] [--slices N] [--slice S] [--shield off|nice|move] name=<dir>[:baseline][:scenario=groups|plain|messages][:ENV=v] ...')
+  console.error('usage: npm run bench:ab -- [--scenario groups|plain|messages] [--connections N] [--rate N] [--pacing precise|timer] [--driver node|wrk (closed loop only)] [--slices N] [--slice S] [--shield off|nice|move] name=<dir>[:baseline][:scenario=groups|plain|messages][:flags=--a,--b][:ENV=v] ...')
   process.exit(2)
 }
 const connections = Number(values.connections)
@@ -59,6 +62,8 @@ interface Variant {
   name: string
   dir: string
   baseline: boolean
+  /** Node / V8 flags of its process (`:flags=--a,--b`). */
+  flags: string[]
   /** Its own scenario (`:scenario=plain`), to set two request shapes side by side on one build. */
   scenario: Scenario
   env: Record<string, string>
@@ -70,8 +75,9 @@ const variants: Variant[] = positionals.map((p) => {
   const pairs = rest.filter((r) => r.includes('=')).map((r) => [r.slice(0, r.indexOf('=')), r.slice(r.indexOf('=') + 1)] as const)
   const own = pairs.find(([k]) => k === 'scenario')?.[1] ?? scenario
   if (!(SCENARIOS as readonly string[]).includes(own)) throw new Error(`${p}: scenario=${SCENARIOS.join('|')}`)
-  const env = Object.fromEntries(pairs.filter(([k]) => k !== 'scenario'))
-  return { name: p.slice(0, at), dir: resolve(dir), baseline: rest.includes('baseline'), scenario: own as Scenario, env }
+  const env = Object.fromEntries(pairs.filter(([k]) => k !== 'scenario' && k !== 'flags'))
+  const flags = pairs.find(([k]) => k === 'flags')?.[1].split(',').filter(Boolean) ?? []
+  return { name: p.slice(0, at), dir: resolve(dir), baseline: rest.includes('baseline'), scenario: own as Scenario, flags, env }
 })
 
 const cpuMicros = (pid: number) => {
@@ -126,7 +132,7 @@ async function main() {
     const servers = await Promise.all(
       variants.map(async (v) => {
         const port = await freePort()
-        const args = [...(values['perf-map'] ? ['--perf-basic-prof-only-functions'] : []), '--import', 'tsx', v.baseline ? 'bench/baseline-server.ts' : 'server/main.ts']
+        const args = [...v.flags, ...(values['perf-map'] ? ['--perf-basic-prof-only-functions'] : []), '--import', 'tsx', v.baseline ? 'bench/baseline-server.ts' : 'server/main.ts']
         const [command, argv] = pinning.pinned ? ['taskset', ['-c', pinning.serverCpus, process.execPath, ...args]] : [process.execPath, args]
         const proc = spawn(command, argv, {
           cwd: v.dir,
@@ -145,17 +151,26 @@ async function main() {
           await new Promise((r) => setTimeout(r, 100))
         }
         const reqs: Op[] = all[v.scenario].map((r, i) => ({ ...r, ...(v.baseline ? { path: `/baseline/${i}` } : {}), url })) // made once: encoded once
-        return { ...v, url, pid: proc.pid!, reqs, driver: new HttpDriver(connections), at: 0, n: 0, sec: 0, cpu: 0, paired: [] as number[] }
+        return { ...v, url, pid: proc.pid!, reqs, driver: new HttpDriver(connections), at: 0, n: 0, sec: 0, cpu: 0, paired: [] as number[], tally: new RoundTally() }
       }),
     )
     console.log(`${[...new Set(variants.map((v) => v.scenario))].join(' and ')}, ${rate ? `open loop at ${rate}/s, ${pacingLine(pacing)}` : `closed loop at ${connections} connections${useWrk ? ' (wrk)' : ''}`}, ${values.slices} × ${values.slice} s slices each${pinning.pinned ? `, ${shieldLine(pinning.shielded, pinning.serverCpus, pinning.loadCpus)}` : ''}; pids ${servers.map((s) => `${s.name} ${s.pid}`).join(', ')}`)
-    const round = async (s: (typeof servers)[number], durationSec: number) => {
+    /** One turn of `s`; a measured open-loop turn's latencies go into its tally. */
+    const round = async (s: (typeof servers)[number], durationSec: number, measured = false) => {
       if (useWrk) {
         const r = await wrkRound(s.url, s.reqs, connections, durationSec)
         return { completed: r.requests.total, durationSec: r.duration, errors: r.errors, non2xx: r.non2xx, rps: r.requests.total / r.duration }
       }
       const next = () => s.reqs[s.at++ % s.reqs.length]!
-      return rate ? openLoop(s.driver, { durationSec, rate, pacing, next }) : closedLoop(s.driver, { durationSec, concurrency: connections, next })
+      if (!rate) return closedLoop(s.driver, { durationSec, concurrency: connections, next })
+      if (!measured) return openLoop(s.driver, { durationSec, rate, pacing, next })
+      // Into the variant's tally, which adds up its slices: this slice's share is the difference.
+      const t = s.tally
+      const [c0, d0, e0, n0] = [t.completed, t.elapsedSec, t.errors + t.dropped, t.non2xx]
+      await openLoop(s.driver, { durationSec, rate, pacing, next, tally: t })
+      const completed = t.completed - c0
+      const sec = t.elapsedSec - d0
+      return { completed, durationSec: sec, errors: t.errors + t.dropped - e0, non2xx: t.non2xx - n0, rps: completed / sec }
     }
     for (const s of servers) await round(s, 2) // warm-up: the cache, the JIT, the connections
     for (let i = 0; i < Number(values.slices); i++) {
@@ -163,7 +178,7 @@ async function main() {
       for (const k of i % 2 ? [...servers.keys()].reverse() : [...servers.keys()]) {
         const s = servers[k]!
         const c0 = cpuMicros(s.pid)
-        const r = await round(s, Number(values.slice))
+        const r = await round(s, Number(values.slice), true)
         s.cpu += cpuMicros(s.pid) - c0
         s.n += r.completed
         s.sec += r.durationSec
@@ -177,6 +192,17 @@ async function main() {
     for (const s of servers) {
       const vs = s === ref ? '' : `  vs ${ref.name}: req/s ${(s.n / s.sec / (ref.n / ref.sec)).toFixed(3)} (median of paired slices ${median(s.paired).toFixed(3)}), CPU ${(s.cpu / s.n / (ref.cpu / ref.n)).toFixed(3)}`
       console.log(`${s.name.padEnd(12)} ${(s.n / s.sec).toFixed(0).padStart(6)} req/s  ${(s.cpu / s.n).toFixed(1).padStart(6)} µs CPU/req${vs}`)
+    }
+    // At a fixed rate, the tails too: each variant's slices as one round, from when each request was due.
+    if (rate) {
+      for (const s of servers) {
+        const r = s.tally.result(rate)
+        const halves = r.timeline!
+        console.log(
+          `${s.name.padEnd(12)} p50 ${r.latency.p50.toFixed(2)}  p99 ${r.latency.p99.toFixed(1)}  max ${r.latency.max.toFixed(1)} ms; core ${((s.cpu / s.sec / 1e6) * 100).toFixed(0)} % busy; ` +
+            `p99 under 5 ms in ${halves.filter((h) => h.p99 < 5).length} of ${halves.length} half seconds: ${halves.map((h) => h.p99.toFixed(0)).join(' ')}`,
+        )
+      }
     }
     for (const s of servers) s.driver.close()
   } finally {
