@@ -290,7 +290,7 @@ async function main() {
       ...(realtime ? { realtime } : {}),
       ...(floor ? { floor } : {}),
     }
-    const written = await writeResults(results, ...(out ? [out] : []))
+    const written = await writeResults(results, out)
     // A run written elsewhere (a test's, say) is not the one docs/ shows.
     const published = complete(results) && !out ? await publish(results) : []
     console.log('\n' + table(results) + '\n')
