@@ -30,6 +30,8 @@ export interface AppOptions {
   writeWindowMs?: number
   /** The built web app to serve at / (default web/dist). */
   webRoot?: string
+  /** The clock of the in-process memos (Date.now); tests move it on instead of waiting. */
+  now?: () => number
 }
 
 export default async function app(fastify: FastifyInstance, options: AppOptions): Promise<void> {
@@ -38,7 +40,7 @@ export default async function app(fastify: FastifyInstance, options: AppOptions)
   await fastify.register(backends, { config, shareEmbedded: options.shareEmbedded ?? false })
   await fastify.register(cache, { config, wrapCache: options.wrapCache })
   await fastify.register(bus, { config })
-  await fastify.register(services, { config, writeWindowMs: options.writeWindowMs })
+  await fastify.register(services, { config, writeWindowMs: options.writeWindowMs, now: options.now })
   await fastify.register(rateLimits, { config })
 
   await fastify.register(healthRoutes, { table: config.table })

@@ -14,6 +14,14 @@ import { type CacheBackend, type EntryRef, entities, MAX_VALUE_BYTES, pageField 
 
 export type Kind = 'messages' | 'groups' | 'participants' | 'user'
 
+/** A sub's user as this process last read it, and until when it is used without reading it again. */
+interface UserMemo {
+  user: UserShort
+  until: number
+  /** The read under way, if any (in the memo's last stretch, or after it ran out). */
+  renewal?: Promise<UserShort | null> | undefined
+}
+
 interface Flight {
   value: string | null
   /** Filled under an intact lease: safe for anyone who joined. */
@@ -23,7 +31,7 @@ interface Flight {
 const USER_MEMO_MS = 30_000
 // A memo used in its last stretch is renewed in the background, once: callers learned together (a
 // restart, a bench's warm-up) would otherwise all fall back to the full path together every 30 s, a
-// burst of a few hundred slow requests at once; under steady use a memo now never runs out.
+// burst of a few hundred slow requests at once; under steady use a memo never runs out.
 const USER_RENEW_AHEAD_MS = 10_000
 
 const WAIT_STEPS_MS = [2, 5, 10, 20, 40, 80, 160, 320]
@@ -58,8 +66,13 @@ export interface CacheHits {
 
 export interface CachedReads extends Reads {
   hits: CacheHits
-  /** The user of a sub looked up in the last moments (this process's memo), without waiting. */
-  knownUser(sub: string): UserShort | undefined
+  /**
+   * The user of a sub this process looked up before: at once from a memo of the last moments; a memo
+   * run out is read again first (one read for all who ask meanwhile; null when it failed or the sub
+   * has no user any more), so that callers idle together and back together (after a lull) stay on the
+   * fast path instead of all taking the full one at once. Undefined for a sub never seen here.
+   */
+  knownUser(sub: string): UserShort | Promise<UserShort | null> | undefined
   /** Drops what a message in `groupUuid` changed. Called after DynamoDB acknowledged it. */
   messagePosted(groupUuid: string, participants: readonly string[]): Promise<void>
 }
@@ -158,7 +171,7 @@ export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics
       members.set(userUuid, other)
     },
   }
-  const usersBySub = boundedMap<string, { user: UserShort; until: number; renewing?: boolean }>(50_000)
+  const usersBySub = boundedMap<string, UserMemo>(50_000)
 
   /** The user of a sub, read through the cache, and memoized. */
   async function learnUser(sub: string): Promise<UserShort | null> {
@@ -167,16 +180,19 @@ export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics
     return user
   }
 
-  function renew(sub: string, memo: { renewing?: boolean }): void {
-    memo.renewing = true
-    learnUser(sub).then(
+  /** Reads a memo's sub again, once however many ask; null when the read failed (tried again by a later request). */
+  function renew(sub: string, memo: UserMemo): Promise<UserShort | null> {
+    memo.renewal ??= learnUser(sub).then(
       (user) => {
         if (!user) usersBySub.delete(sub)
+        return user
       },
       () => {
-        memo.renewing = false // tried again by a later request; the memo runs out as before
+        memo.renewal = undefined
+        return null
       },
     )
+    return memo.renewal
   }
 
   // Only first pages are cached: they are nearly all of the traffic, and their number is bounded.
@@ -227,8 +243,8 @@ export function cachedReads(source: Reads, cache: CacheBackend, metrics: Metrics
       const memo = usersBySub.get(sub)
       if (!memo) return undefined
       const left = memo.until - now()
-      if (left <= 0) return undefined
-      if (left < USER_RENEW_AHEAD_MS && !memo.renewing) renew(sub, memo)
+      if (left <= 0) return renew(sub, memo)
+      if (left < USER_RENEW_AHEAD_MS && !memo.renewal) void renew(sub, memo)
       return memo.user
     },
     async userBySub(sub) {

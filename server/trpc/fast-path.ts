@@ -177,11 +177,18 @@ export function fastPath(deps: { reads: CachedReads; metrics: Metrics }) {
     return inputs ? { route, inputs } : undefined
   }
 
-  /** A target asked by a caller (`sub` of a verified, unexpired token) looked up moments ago; else undefined. */
-  function plan(t: Target, sub: string): Plan | undefined {
-    // Else the adapter looks them up (and this memo learns them).
+  /**
+   * A target asked by a caller (`sub` of a verified, unexpired token) this process knows: at once if
+   * looked up moments ago, after reading them again if that ran out (undefined then if the read
+   * failed or the sub lost its user); undefined for a caller never seen, whom the adapter looks up
+   * (and the memo learns).
+   */
+  function plan(t: Target, sub: string): Plan | Promise<Plan | undefined> | undefined {
+    const started = performance.now()
     const caller = reads.knownUser(sub)
-    return caller && { route: t.route, inputs: t.inputs, caller, started: performance.now(), tally: [] }
+    if (caller === undefined) return undefined
+    if (!('then' in caller)) return { route: t.route, inputs: t.inputs, caller, started, tally: [] }
+    return caller.then((c) => (c ? { route: t.route, inputs: t.inputs, caller: c, started, tally: [] } : undefined))
   }
 
   /**
@@ -223,17 +230,20 @@ export function fastPath(deps: { reads: CachedReads; metrics: Metrics }) {
     // Streaming responses (trpc-accept) and anything but GET queries stay with the adapter.
     if (sub === undefined || req.method !== 'GET' || req.headers['trpc-accept'] !== undefined) return false
     const t = target(req.params.path, req.query as Record<string, unknown>)
-    const p = t && plan(t, sub)
-    if (!p) return false
-    return answerOf(p).then(
-      (answered) => {
-        if (!answered) return false
-        count(p, 'fastify')
-        void reply.code(200).header('content-type', HIT_HEADERS['content-type']).header('vary', HIT_HEADERS.vary).send(body(p, answered))
-        return true
-      },
-      () => false,
-    )
+    const planned = t && plan(t, sub)
+    if (!planned) return false
+    const answerWith = (p: Plan | undefined): Promise<boolean> | false =>
+      p !== undefined &&
+      answerOf(p).then(
+        (answered) => {
+          if (!answered) return false
+          count(p, 'fastify')
+          void reply.code(200).header('content-type', HIT_HEADERS['content-type']).header('vary', HIT_HEADERS.vary).send(body(p, answered))
+          return true
+        },
+        () => false,
+      )
+    return 'then' in planned ? planned.then(answerWith) : answerWith(planned)
   }
 
   return { target, plan, answer: answerOf, body, count, tryFastPath }

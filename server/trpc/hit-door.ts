@@ -83,11 +83,11 @@ export function hitDoor(deps: {
     res.end(body)
   }
 
-  /** Sends the answer, or hands the request to Fastify uncounted (a miss, a failure). */
-  function finish(req: IncomingMessage, res: ServerResponse, fastify: RequestHandler, plan: Plan, address: string, sub: string, answered: Buffer | undefined): void {
+  /** Sends the answer, or hands the request to Fastify uncounted (a miss, a failure, a caller not known after all). */
+  function finish(req: IncomingMessage, res: ServerResponse, fastify: RequestHandler, target: Target, plan: Plan | undefined, address: string, sub: string, answered: Buffer | undefined): void {
     try {
-      if (answered === undefined) {
-        limits.giveBack(address, sub, plan.route.queries.length)
+      if (plan === undefined || answered === undefined) {
+        limits.giveBack(address, sub, target.route.queries.length)
         fastify(req, res)
       } else {
         fast.count(plan, 'front_door')
@@ -134,21 +134,30 @@ export function hitDoor(deps: {
       s.target = targetOf(url)
     }
     const target = s.target
-    const plan = target && fast.plan(target, token.sub)
-    if (!plan) return false
+    const planned = target && fast.plan(target, token.sub)
+    if (!planned) return false
     const address = s.address ?? addressOf(req)
     const sub = token.sub
     // Counted as Fastify would count it; a client or caller at a limit goes to Fastify, which counts
     // the request and refuses it, without a cache read here. A miss is uncounted before it goes.
-    if (address === undefined || !limits.admit(address, sub, plan.route.queries.length)) return false
-    fast.answer(plan).then(
-      (answered) => {
-        finish(req, res, fastify, plan, address, sub, answered)
-      },
-      () => {
-        finish(req, res, fastify, plan, address, sub, undefined)
-      },
-    )
+    if (address === undefined || !limits.admit(address, sub, target.route.queries.length)) return false
+    const answerWith = (plan: Plan | undefined): void => {
+      if (plan === undefined) {
+        finish(req, res, fastify, target, plan, address, sub, undefined)
+        return
+      }
+      fast.answer(plan).then(
+        (answered) => {
+          finish(req, res, fastify, target, plan, address, sub, answered)
+        },
+        () => {
+          finish(req, res, fastify, target, plan, address, sub, undefined)
+        },
+      )
+    }
+    // A caller whose memo ran out is read again first (once for all their requests meanwhile).
+    if ('then' in planned) void planned.then(answerWith)
+    else answerWith(planned)
     return true
   }
 }

@@ -60,6 +60,8 @@ export interface TestAppOptions {
   webRoot?: string
   /** Further configuration variables (they win over the ones derived from the options above). */
   env?: Record<string, string>
+  /** The clock of the server's in-process memos (to run them out without waiting). */
+  now?: () => number
 }
 
 /** The configuration variables of a cache setting. */
@@ -102,6 +104,7 @@ export async function testApp(t: Test, options: TestAppOptions = {}): Promise<Te
     ...(options.wrapCache ? { wrapCache: options.wrapCache } : {}),
     ...(options.writeWindowMs ? { writeWindowMs: options.writeWindowMs } : {}),
     ...(options.webRoot ? { webRoot: options.webRoot } : {}),
+    ...(options.now ? { now: options.now } : {}),
   })
   t.teardown(() => server.stop())
   const url = await server.start()

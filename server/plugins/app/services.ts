@@ -37,14 +37,16 @@ export interface ServicesOptions {
   config: Config
   /** How long a reserved place waits for its message; tests shorten it. */
   writeWindowMs?: number | undefined
+  /** The clock of the read path's in-process memos (Date.now). */
+  now?: (() => number) | undefined
 }
 
 export default fp<ServicesOptions>(
-  async (app, { config, writeWindowMs = WRITE_WINDOW_MS }) => {
+  async (app, { config, writeWindowMs = WRITE_WINDOW_MS, now }) => {
     const store = createConversationsStore(app.backends.ddb, config.table, { writeWindowMs })
     // Every PostgreSQL call under a deadline: a database that stopped answering costs a 503, not a hang.
     const users = deadlined('PostgreSQL', config.deadlines.postgresMs, createUsersRepository(app.backends.sql))
-    const reads = cachedReads(directReads(users, store), app.cache, app.metrics)
+    const reads = cachedReads(directReads(users, store), app.cache, app.metrics, now ? { now } : {})
     const realtime = createRealtime({
       bus: app.bus,
       store,
