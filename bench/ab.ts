@@ -1,5 +1,5 @@
 // npm run bench:ab -- [--scenario groups|plain|messages] [--connections 50] [--rate N] [--pacing precise|timer] [--driver node|wrk] [--slices 30] [--slice 0.5] [--shield off|nice|move]
-//                     [--perf-map] name=<checkout>[:baseline][:scenario=groups|plain|messages][:flags=--a,--b][:ENV=value...] ...
+//                     [--perf-map] name=<checkout>[:baseline][:scenario=groups|plain|messages][:flags=--a,--b][:entry=file][:ENV=value...] ...
 // A/B of server builds on the cache-hit path: each variant is a checkout (a `git worktree` of another
 // commit, say) whose server/main.ts runs with the same backends, fixtures and warm cache; `:baseline`
 // runs that checkout's bench/baseline-server.ts instead. Variants take turns in short interleaved
@@ -9,6 +9,7 @@
 // `:scenario=` gives a variant a scenario of its own: two request shapes on one build, side by side
 // (`groups=. plain=.:scenario=plain`), which runs one after the other cannot compare on a drifting VM.
 // `:flags=` gives a variant Node / V8 flags, comma-separated (`st=.:flags=--single-threaded-gc`).
+// `:entry=` runs another script of the checkout: a compiled bundle (`.js`/`.mjs`) runs without tsx.
 // With --perf-map the servers run with `--perf-basic-prof-only-functions`, for `perf record -p <pid>`.
 // --driver wrk: the closed loop is wrk's, in whole-second slices, as `npm run bench` measures req/s (wrk
 // sends each request as its answer arrives; the bench's Node client answers in batches of its event
@@ -48,7 +49,7 @@ const { values, positionals } = parseArgs({
 const scenario = values.scenario
 const useWrk = values.driver === 'wrk'
 if (!['groups', 'plain', 'messages'].includes(scenario) || positionals.length < 1 || !['node', 'wrk'].includes(values.driver) || (useWrk && values.rate !== undefined)) {
-  console.error('usage: npm run bench:ab -- [--scenario groups|plain|messages] [--connections N] [--rate N] [--pacing precise|timer] [--driver node|wrk (closed loop only)] [--slices N] [--slice S] [--shield off|nice|move] name=<dir>[:baseline][:scenario=groups|plain|messages][:flags=--a,--b][:ENV=v] ...')
+  console.error('usage: npm run bench:ab -- [--scenario groups|plain|messages] [--connections N] [--rate N] [--pacing precise|timer] [--driver node|wrk (closed loop only)] [--slices N] [--slice S] [--shield off|nice|move] name=<dir>[:baseline][:scenario=groups|plain|messages][:flags=--a,--b][:entry=file][:ENV=v] ...')
   process.exit(2)
 }
 const connections = Number(values.connections)
@@ -67,6 +68,8 @@ interface Variant {
   /** Its own scenario (`:scenario=plain`), to set two request shapes side by side on one build. */
   scenario: Scenario
   env: Record<string, string>
+  /** The script it runs (`:entry=`), instead of server/main.ts or the baseline; JavaScript runs without tsx. */
+  entry: string | undefined
 }
 const variants: Variant[] = positionals.map((p) => {
   const at = p.indexOf('=')
@@ -75,9 +78,9 @@ const variants: Variant[] = positionals.map((p) => {
   const pairs = rest.filter((r) => r.includes('=')).map((r) => [r.slice(0, r.indexOf('=')), r.slice(r.indexOf('=') + 1)] as const)
   const own = pairs.find(([k]) => k === 'scenario')?.[1] ?? scenario
   if (!(SCENARIOS as readonly string[]).includes(own)) throw new Error(`${p}: scenario=${SCENARIOS.join('|')}`)
-  const env = Object.fromEntries(pairs.filter(([k]) => k !== 'scenario' && k !== 'flags'))
+  const env = Object.fromEntries(pairs.filter(([k]) => !['scenario', 'flags', 'entry'].includes(k)))
   const flags = pairs.find(([k]) => k === 'flags')?.[1].split(',').filter(Boolean) ?? []
-  return { name: p.slice(0, at), dir: resolve(dir), baseline: rest.includes('baseline'), scenario: own as Scenario, flags, env }
+  return { name: p.slice(0, at), dir: resolve(dir), baseline: rest.includes('baseline'), scenario: own as Scenario, flags, env, entry: pairs.find(([k]) => k === 'entry')?.[1] }
 })
 
 const cpuMicros = (pid: number) => {
@@ -132,7 +135,8 @@ async function main() {
     const servers = await Promise.all(
       variants.map(async (v) => {
         const port = await freePort()
-        const args = [...v.flags, ...(values['perf-map'] ? ['--perf-basic-prof-only-functions'] : []), '--import', 'tsx', v.baseline ? 'bench/baseline-server.ts' : 'server/main.ts']
+        const entry = v.entry ?? (v.baseline ? 'bench/baseline-server.ts' : 'server/main.ts')
+        const args = [...v.flags, ...(values['perf-map'] ? ['--perf-basic-prof-only-functions'] : []), ...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []), entry]
         const [command, argv] = pinning.pinned ? ['taskset', ['-c', pinning.serverCpus, process.execPath, ...args]] : [process.execPath, args]
         const proc = spawn(command, argv, {
           cwd: v.dir,
