@@ -232,18 +232,20 @@ export function fastPath(deps: { reads: CachedReads; metrics: Metrics }) {
     const t = target(req.params.path, req.query as Record<string, unknown>)
     const planned = t && plan(t, sub)
     if (!planned) return false
-    const answerWith = (p: Plan | undefined): Promise<boolean> | false =>
-      p !== undefined &&
-      answerOf(p).then(
-        (answered) => {
-          if (!answered) return false
-          count(p, 'fastify')
-          void reply.code(200).header('content-type', HIT_HEADERS['content-type']).header('vary', HIT_HEADERS.vary).send(body(p, answered))
-          return true
-        },
-        () => false,
-      )
-    return 'then' in planned ? planned.then(answerWith) : answerWith(planned)
+    return 'then' in planned ? planned.then((p) => p !== undefined && answerIn(reply, p)) : answerIn(reply, planned)
+  }
+
+  /** Sends a plan's answer through Fastify; false when it has none (the adapter answers). */
+  function answerIn(reply: FastifyReply, p: Plan): Promise<boolean> {
+    return answerOf(p).then(
+      (answered) => {
+        if (!answered) return false
+        count(p, 'fastify')
+        void reply.code(200).header('content-type', HIT_HEADERS['content-type']).header('vary', HIT_HEADERS.vary).send(body(p, answered))
+        return true
+      },
+      () => false,
+    )
   }
 
   return { target, plan, answer: answerOf, body, count, tryFastPath }

@@ -99,6 +99,22 @@ export function hitDoor(deps: {
     }
   }
 
+  /** Answers from the cache, or hands the request to Fastify (`finish`). */
+  function answer(req: IncomingMessage, res: ServerResponse, fastify: RequestHandler, target: Target, plan: Plan | undefined, address: string, sub: string): void {
+    if (plan === undefined) {
+      finish(req, res, fastify, target, plan, address, sub, undefined)
+      return
+    }
+    fast.answer(plan).then(
+      (answered) => {
+        finish(req, res, fastify, target, plan, address, sub, answered)
+      },
+      () => {
+        finish(req, res, fastify, target, plan, address, sub, undefined)
+      },
+    )
+  }
+
   /** The verified, unexpired token of an Authorization header in the usual spelling; else undefined (Fastify reads it, and refuses). */
   function tokenOf(auth: string): VerifiedToken | undefined {
     if (!auth.startsWith('Bearer ') || auth.length <= 7 || auth.indexOf(' ', 7) !== -1) return undefined
@@ -141,23 +157,9 @@ export function hitDoor(deps: {
     // Counted as Fastify would count it; a client or caller at a limit goes to Fastify, which counts
     // the request and refuses it, without a cache read here. A miss is uncounted before it goes.
     if (address === undefined || !limits.admit(address, sub, target.route.queries.length)) return false
-    const answerWith = (plan: Plan | undefined): void => {
-      if (plan === undefined) {
-        finish(req, res, fastify, target, plan, address, sub, undefined)
-        return
-      }
-      fast.answer(plan).then(
-        (answered) => {
-          finish(req, res, fastify, target, plan, address, sub, answered)
-        },
-        () => {
-          finish(req, res, fastify, target, plan, address, sub, undefined)
-        },
-      )
-    }
     // A caller whose memo ran out is read again first (once for all their requests meanwhile).
-    if ('then' in planned) void planned.then(answerWith)
-    else answerWith(planned)
+    if ('then' in planned) void planned.then((plan) => answer(req, res, fastify, target, plan, address, sub))
+    else answer(req, res, fastify, target, planned, address, sub)
     return true
   }
 }
