@@ -58,6 +58,7 @@ const pacing = pacingOf(values.pacing)
 
 type Scenario = 'groups' | 'plain' | 'messages'
 const SCENARIOS: readonly Scenario[] = ['groups', 'plain', 'messages']
+const SLICE_WARMUP_SEC = 0.5
 
 interface Variant {
   name: string
@@ -171,7 +172,7 @@ async function main() {
       // Into the variant's tally, which adds up its slices: this slice's share is the difference.
       const t = s.tally
       const [c0, d0, e0, n0] = [t.completed, t.elapsedSec, t.errors + t.dropped, t.non2xx]
-      await openLoop(s.driver, { durationSec, rate, pacing, next, tally: t })
+      await openLoop(s.driver, { durationSec, rate, pacing, next, tally: t, collect: false })
       const completed = t.completed - c0
       const sec = t.elapsedSec - d0
       return { completed, durationSec: sec, errors: t.errors + t.dropped - e0, non2xx: t.non2xx - n0, rps: completed / sec }
@@ -181,6 +182,10 @@ async function main() {
       const rps: number[] = []
       for (const k of i % 2 ? [...servers.keys()].reverse() : [...servers.keys()]) {
         const s = servers[k]!
+        // As in \`npm run bench\`: a slice at a fixed rate starts after half a second at that rate, not
+        // measured, so that it measures a steady load rather than a server that was idle while the others
+        // had their turns, and a load generator that has just collected its garbage.
+        if (rate) await round(s, SLICE_WARMUP_SEC)
         const c0 = cpuMicros(s.pid)
         const r = await round(s, Number(values.slice), true)
         s.cpu += cpuMicros(s.pid) - c0
