@@ -7,6 +7,8 @@ import t, { type Test } from 'tap'
 import { testApp, type TestApp } from '../../helpers/app.js'
 import { wrappedCache } from '../../helpers/cache.js'
 import { testBackends } from '../../helpers/backends.js'
+import { entities } from '../../../server/cache/cache-backend.js'
+import { SEED_USERS } from '../../../server/data/seed.js'
 import { expectError, q, qBatch } from './wire.js'
 
 /** Fast-path answers by where they were given. */
@@ -274,4 +276,27 @@ t.test('callers back together after a lull stay on the fast path: their memos, r
   t.same(inside.json(), first[0]!.body)
   t.same(await since(app, before), { front_door: 15 + 3, fastify: 1 }, 'answered by the fast path inside Fastify')
   t.equal(subLookups.length, 1)
+})
+
+t.test('a caller whose memo ran out and whose sub was given to another sign-in meanwhile is refused, counted once', async (t) => {
+  let clock = Date.now()
+  const backends = await testBackends(t)
+  const app = await testApp(t, {
+    backends,
+    redis: { kind: 'single', url: 'redis://127.0.0.1:6379' },
+    now: () => clock,
+    env: { RATE_LIMIT_ADDRESS_PER_MINUTE: '3', RATE_LIMIT_READS_PER_MINUTE: '1000' },
+  })
+  const token = await app.token('andrewbrown')
+  const path = q('messageGroups.list')
+  t.equal((await app.call(path, { token })).status, 200) // 1: learns the caller
+  const sub = SEED_USERS[0].cognitoUserId
+  await backends.users.setCognitoUserId('andrewbrown', `another-${sub}`)
+  await app.app.cache.invalidate([entities.userBySub(sub)]) // as cognito:sync-user-ids does
+  clock += 31_000
+  const before = await answers(app)
+  expectError(t, await app.call(path, { token }), 'UNAUTHORIZED', 401, 'read again: the sub has no user any more') // 2
+  t.same(await since(app, before), { front_door: 0, fastify: 0 }, 'not answered from the cache')
+  t.equal((await app.call(path, { token: await app.token('bayko') })).status, 200, 'the third request from this address') // 3
+  expectError(t, await app.call(path, { token: await app.token('bayko') }), 'TOO_MANY_REQUESTS', 429, 'the fourth: the refused one was counted once')
 })
