@@ -91,7 +91,11 @@ t.test('Cognito sign-in, refresh and sign-out in the page', async (t) => {
   t.equal((me.body as { result: { data: { handle: string } } }).result.data.handle, 'bayko', 'the renewed token is accepted')
   await page.getByText('@bayko').waitFor()
 
+  // The page's RevokeToken call, watched: a failure here names what the page sent and got back.
+  const revoked = page.waitForResponse((r) => r.request().headers()['x-amz-target']?.endsWith('.RevokeToken') === true, { timeout: 15_000 })
   await page.getByRole('button', { name: 'Sign out' }).click()
+  const revoke = await revoked
+  t.equal(revoke.status(), 200, `the page revoked its refresh token (${revoke.request().postData() ?? ''} -> ${await revoke.text()})`)
   await page.waitForURL(`${app.url}/sign-in`)
   t.equal(await read(), null, 'the tokens are gone from the page')
   await t.rejects(
