@@ -182,7 +182,7 @@ async function main() {
       const rps: number[] = []
       for (const k of i % 2 ? [...servers.keys()].reverse() : [...servers.keys()]) {
         const s = servers[k]!
-        // As in \`npm run bench\`: a slice at a fixed rate starts after half a second at that rate, not
+        // As in `npm run bench`: a slice at a fixed rate starts after half a second at that rate, not
         // measured, so that it measures a steady load rather than a server that was idle while the others
         // had their turns, and a load generator that has just collected its garbage.
         if (rate) await round(s, SLICE_WARMUP_SEC)
