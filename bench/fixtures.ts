@@ -11,7 +11,7 @@ import { signAccessToken } from '../server/auth/access-token.js'
 import { generateKeyPair, type KeyPair } from '../server/auth/keys.js'
 import type { Sql } from '../server/data/postgres.js'
 import { createUsersRepository } from '../server/data/users-repository.js'
-import type { HttpDriver } from './load.js'
+import type { HttpDriver } from './http-driver.js'
 
 export const POOL_ID = 'us-east-1_BenchPool'
 export const CLIENT_ID = 'bench-client'

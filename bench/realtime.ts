@@ -7,7 +7,7 @@
 //     messages keep coming: how long until all have caught up, what the catch-up cost in DynamoDB
 //     reads, and that none lost or got twice a message.
 import type { BenchUser, Conversation } from './fixtures.js'
-import { percentiles, type Percentiles } from './load.js'
+import { percentiles, type Percentiles } from './tally.js'
 import type { Env } from './scenarios.js'
 import { type Child, memoryOf, startServer, stopChild } from './servers.js'
 import { type SseSubscription, subscribe } from '../test/helpers/sse-client.js'

@@ -5,10 +5,11 @@ import { cpus, loadavg, totalmem } from 'node:os'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RealtimeResult } from './realtime.js'
-import type { BenchOptions, FixedRate, ScenarioResult } from './scenarios.js'
+import type { FixedRate, ScenarioResult } from './scenario-result.js'
+import type { BenchOptions } from './scenarios.js'
 import { type Pinning, ROOT } from './servers.js'
 import { shieldLine } from './shield.js'
-import { type Pacing, pacingLine } from './load.js'
+import { type Pacing, pacingLine } from './pacing.js'
 
 /** The open loop's pacing, for the header (results from before it was an option were paced by timers). */
 const driverPacing = (o: { latencyDriver: string; pacing?: Pacing }): string =>

@@ -1,17 +1,21 @@
-// The scenarios. Each runs a warm-up, a throughput round at maximum rate (autocannon, no pipelining,
-// or the bench's own closed loop for the mixed load), then a latency round at a fixed rate of half
-// the measured throughput (the bench's open loop: latencies count from each request's scheduled
-// start). The read-only scenarios (a, b, d) run their rounds interleaved in slices. Around the
-// measured rounds: cache counters from /metrics, CPU of the processes and the machine, memory.
-import { cpus } from 'node:os'
+// The GET scenarios (a, b, d) and what every scenario runs with. Each runs a warm-up, a throughput
+// round at maximum rate (wrk or autocannon, no pipelining), then a latency round at a fixed rate of
+// half the measured throughput (the bench's open loop: latencies count from each request's scheduled
+// start), their rounds interleaved in slices. Around the measured rounds: cache counters from
+// /metrics, CPU of the processes and the machine, memory (measure.ts). Scenario (c) is in mixed.ts.
 import autocannon from 'autocannon'
 import type { BenchUser, Conversation } from './fixtures.js'
-import { trpcData } from './fixtures.js'
+import type { HttpDriver, Op } from './http-driver.js'
+import { openLoop } from './load.js'
+import { cacheDelta, cacheSum, CpuMeter, fromOpenLoop, result, scrapeCache } from './measure.js'
+import type { Pacing } from './pacing.js'
 import { median } from './report.js'
-import { closedLoop, type HttpDriver, type Op, openLoop, type Pacing, type Percentiles, RoundTally, type RoundResult, type TimelinePoint } from './load.js'
-import { type Child, cpuSecondsOf, machineCpuSeconds, memoryOf } from './servers.js'
-import { type RoundCounts, wrkRound } from './wrk.js'
+import { groupsPlainRequests, groupsRequests, messagesRequests, type Req } from './requests.js'
+import type { CacheCounters, FixedRate, ScenarioResult, Throughput } from './scenario-result.js'
+import type { Child } from './servers.js'
 import type { ShieldMode } from './shield.js'
+import { RoundTally } from './tally.js'
+import { type RoundCounts, wrkRound } from './wrk.js'
 
 export interface BenchOptions {
   /** Seconds of each measured round (throughput, fixed rate) of each scenario. */
@@ -44,165 +48,6 @@ export interface BenchOptions {
   only?: string[] | undefined
 }
 
-export interface Throughput {
-  driver: 'wrk' | 'autocannon' | 'closed-loop'
-  rps: number
-  completed: number
-  durationSec: number
-  errors: number
-  non2xx: number
-  /** Closed-loop latencies at saturation: for reference only (they hide queueing). */
-  saturatedLatency: Pick<Percentiles, 'p50' | 'p97_5' | 'p99'>
-}
-
-export interface FixedRate {
-  driver: 'open-loop' | 'autocannon'
-  targetRate: number
-  rps: number
-  completed: number
-  errors: number
-  non2xx: number
-  latency: Percentiles
-  /**
-   * The machine did not keep up with the rate (answers under 97% of it, or requests left queued):
-   * the latencies then measure a growing queue, not the server at this load.
-   */
-  overloaded: boolean
-  /** open-loop only: latency without the client's own send delay, and that delay. */
-  latencyFromSend?: Percentiles
-  sendLag?: Percentiles
-  /** open-loop only: latency by half second of the round, to tell a steady tail from a stall. */
-  timeline?: TimelinePoint[]
-}
-
-export interface CacheCounters {
-  hits: number
-  misses: number
-  /** Failed or timed-out Redis commands: while Redis is "degraded", reads skip the cache uncounted. */
-  redisErrors: number
-}
-
-export interface ScenarioResult {
-  id: string
-  label: string
-  /** What was measured, in a sentence. */
-  description: string
-  target: string
-  throughput: Throughput
-  fixedRate: FixedRate
-  /** Errors and non-2xx answers over both measured rounds. */
-  errors: number
-  non2xx: number
-  cache: CacheCounters | null
-  /** hits / (hits + misses) over the measured rounds; null without a cache. */
-  hitRatio: number | null
-  memory: { rssMb: number; peakMb: number } | null
-  /** GET scenarios: req/s at each connection count, and each interleaved slice's (for paired ratios). */
-  byConnections?: { connections: number; rps: number; sliceRps: number[] }[]
-  /** CPU microseconds per request in the throughput round: the server, dynalite, the bench client. */
-  cpuUsPerRequest: CpuSplit
-  /**
-   * CPU microseconds per request in the fixed-rate round: what one request costs the server when it
-   * is not saturated, the figure least moved by the load generator and the machine's other tenants.
-   */
-  cpuUsPerRequestAtRate?: CpuSplit
-  /**
-   * The cache hits' and the baseline's cost compared at one rate: CPU microseconds per request with
-   * every one of them sent the same open-loop rate (half the slowest one's req/s). At each one's own
-   * half-saturation rate the faster server batches more per wake-up, which flatters its cost.
-   */
-  cpuAtCommonRate?: { rate: number; perRequest: CpuSplit; completed: number; latency: FixedRate }
-  /**
-   * CPU cores busy during the throughput round. A server process near 1.0 is saturated (Node runs
-   * JavaScript on one core); with the server below that, the client or the machine was the limit.
-   */
-  cpuCores: CpuSplit & {
-    /** Every busy core of the machine: the above plus Redis, PostgreSQL and whatever else runs. */
-    machine: number
-  }
-  /** Mixed load over several instances: each one's memory (`memory` is the first one's). */
-  memoryByServer?: Record<string, { rssMb: number; peakMb: number } | null>
-  /** Mixed load: read-your-writes checks. */
-  consistency?: Consistency
-  /** Log lines at warn or above the server wrote since it started, and the first few. */
-  warnings: number
-  warningLines: string[]
-}
-
-export interface CpuSplit {
-  /** The server process(es) measured. */
-  server: number
-  dynalite: number
-  /** The bench process (autocannon or the bench's own driver). */
-  client: number
-}
-
-export interface CpuSummary {
-  perRequest: CpuSplit
-  cores: CpuSplit & { machine: number }
-}
-
-/** CPU used by the server(s), dynalite, this process and the whole machine, over start/stop windows. */
-class CpuMeter {
-  private used = { server: 0, dynalite: 0, client: 0, machineBusy: 0, machineTotal: 0, wall: 0 }
-  private at: ReturnType<CpuMeter['read']> | undefined
-
-  constructor(
-    private readonly serverPids: number[],
-    private readonly dynalitePid: number,
-  ) {}
-
-  private read() {
-    const m = machineCpuSeconds()
-    const c = process.cpuUsage()
-    return {
-      server: this.serverPids.reduce((a, p) => a + cpuSecondsOf(p), 0),
-      dynalite: cpuSecondsOf(this.dynalitePid),
-      client: (c.user + c.system) / 1e6,
-      machineBusy: m.busy,
-      machineTotal: m.total,
-      wall: performance.now() / 1000,
-    }
-  }
-
-  start(): void {
-    this.at = this.read()
-  }
-
-  stop(): void {
-    if (!this.at) return
-    const now = this.read()
-    for (const k of Object.keys(this.used) as (keyof CpuMeter['used'])[]) this.used[k] += now[k] - this.at[k]
-    this.at = undefined
-  }
-
-  summary(completed: number): CpuSummary {
-    const u = this.used
-    const n = Math.max(1, completed)
-    const wall = u.wall || 1
-    return {
-      perRequest: { server: (u.server * 1e6) / n, dynalite: (u.dynalite * 1e6) / n, client: (u.client * 1e6) / n },
-      cores: {
-        server: u.server / wall,
-        dynalite: u.dynalite / wall,
-        client: u.client / wall,
-        machine: u.machineTotal > 0 ? (u.machineBusy / u.machineTotal) * cpus().length : NaN,
-      },
-    }
-  }
-}
-
-export interface Consistency {
-  writes: number
-  messageReads: number
-  groupReads: number
-  /** messages.list answers missing a message acknowledged before the read started. */
-  staleMessageReads: number
-  /** messageGroups.list answers showing a conversation older than a message acknowledged before. */
-  staleGroupReads: number
-  failedWrites: number
-}
-
 export interface Env {
   options: BenchOptions
   /** The servers' METRICS_TOKEN: /metrics answers only with it. */
@@ -224,53 +69,6 @@ export interface Env {
   /** Every (a) request has been read once since the fixtures were written. */
   cacheWarm: boolean
 }
-
-/** messageGroups.list exactly as @trpc/client's httpBatchLink sends it (input omitted). */
-export const GROUPS_PATH = '/trpc/messageGroups.list?batch=1&input=' + encodeURIComponent(JSON.stringify({ 0: {} }))
-export const messagesPath = (groupUuid: string, limit?: number) =>
-  '/trpc/messages.list?input=' + encodeURIComponent(JSON.stringify(limit ? { messageGroupUuid: groupUuid, limit } : { messageGroupUuid: groupUuid }))
-
-interface Req {
-  method: 'GET'
-  path: string
-  headers: Record<string, string>
-}
-
-/** One request per user: their conversation list. */
-export const groupsRequests = (users: BenchUser[]): Req[] =>
-  users.map((u) => ({ method: 'GET', path: GROUPS_PATH, headers: { authorization: u.authorization } }))
-
-/** One request per user: their conversation list as a plain (unbatched) call. */
-export const groupsPlainRequests = (users: BenchUser[]): Req[] =>
-  users.map((u) => ({ method: 'GET', path: '/trpc/messageGroups.list', headers: { authorization: u.authorization } }))
-
-/** One request per (participant, conversation): the conversation's first page. */
-export const messagesRequests = (users: BenchUser[]): Req[] =>
-  users.flatMap((u) => u.groups.map((g) => ({ method: 'GET' as const, path: messagesPath(g), headers: { authorization: u.authorization } })))
-
-/** Sum of the cache counters a server exposes. */
-export async function scrapeCache(driver: HttpDriver, url: string, metricsToken: string): Promise<CacheCounters> {
-  const res = await driver.send({ method: 'GET', url, path: '/metrics', headers: { authorization: `Bearer ${metricsToken}` } })
-  if (res.status !== 200) throw new Error(`GET ${url}/metrics: HTTP ${res.status}`)
-  const sum = (name: string) =>
-    res.body
-      .split('\n')
-      .filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' '))
-      .reduce((acc, l) => acc + Number(l.slice(l.lastIndexOf(' ') + 1)), 0)
-  return { hits: sum('cruddur_cache_hits_total'), misses: sum('cruddur_cache_misses_total'), redisErrors: sum('cruddur_redis_errors_total') }
-}
-
-const diff = (a: CacheCounters, b: CacheCounters): CacheCounters => ({
-  hits: b.hits - a.hits,
-  misses: b.misses - a.misses,
-  redisErrors: b.redisErrors - a.redisErrors,
-})
-const add = (x: CacheCounters, y: CacheCounters): CacheCounters => ({
-  hits: x.hits + y.hits,
-  misses: x.misses + y.misses,
-  redisErrors: x.redisErrors + y.redisErrors,
-})
-const ratio = (c: CacheCounters | null) => (c && c.hits + c.misses > 0 ? c.hits / (c.hits + c.misses) : null)
 
 let current: autocannon.Instance | undefined
 /** Stops a running autocannon round (SIGINT). */
@@ -312,53 +110,6 @@ const saturate = (options: BenchOptions, url: string, requests: Req[], connectio
 function cycler<T>(items: T[]): () => T {
   let i = Math.floor(Math.random() * items.length)
   return () => items[i++ % items.length]!
-}
-
-interface Measure {
-  throughput: Throughput
-  fixedRate: FixedRate
-  cache: CacheCounters | null
-  cpu: CpuSummary
-  warnings: number
-  warningLines: string[]
-}
-
-function fromOpenLoop(r: RoundResult): FixedRate {
-  return {
-    driver: 'open-loop',
-    targetRate: r.targetRate ?? 0,
-    // Sent on schedule, so answers arriving well below the rate mean a queue built up.
-    overloaded: r.rps < 0.97 * (r.targetRate ?? 0) || r.dropped > 0,
-    rps: r.rps,
-    completed: r.completed,
-    errors: r.errors,
-    non2xx: r.non2xx,
-    latency: r.latency,
-    ...(r.latencyFromSend ? { latencyFromSend: r.latencyFromSend } : {}),
-    ...(r.sendLag ? { sendLag: r.sendLag } : {}),
-    ...(r.timeline ? { timeline: r.timeline } : {}),
-  }
-}
-
-function result(id: string, label: string, description: string, target: Child, m: Measure, extra: Partial<ScenarioResult> = {}): ScenarioResult {
-  return {
-    id,
-    label,
-    description,
-    target: target.name,
-    throughput: m.throughput,
-    fixedRate: m.fixedRate,
-    errors: m.throughput.errors + m.fixedRate.errors,
-    non2xx: m.throughput.non2xx + m.fixedRate.non2xx,
-    cache: m.cache,
-    hitRatio: ratio(m.cache),
-    memory: memoryOf(target.pid),
-    cpuUsPerRequest: m.cpu.perRequest,
-    cpuCores: m.cpu.cores,
-    warnings: m.warnings,
-    warningLines: m.warningLines,
-    ...extra,
-  }
 }
 
 /** Reads every request once (a few at a time), so that the cache holds them all. */
@@ -495,7 +246,7 @@ class Slices {
     const w0 = target.warnings()
     const before = cached ? await scrapeCache(env.driver, target.url, env.metricsToken) : undefined
     const out = await run()
-    if (before && this.cache) this.cache = add(this.cache, diff(before, await scrapeCache(env.driver, target.url, env.metricsToken)))
+    if (before && this.cache) this.cache = cacheSum(this.cache, cacheDelta(before, await scrapeCache(env.driver, target.url, env.metricsToken)))
     const w1 = target.warnings()
     this.warnings += w1 - w0
     this.warningLines.push(...target.warningLines().slice(w0, w1).slice(0, 5 - this.warningLines.length))
@@ -679,153 +430,3 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<{ s
 
 /** autocannon ends rounds on its one-second ticks: slices last whole seconds. */
 export const sliceSeconds = (o: BenchOptions) => Math.max(1, Math.round(o.durationSec / o.slices))
-
-// ---- (c) mixed load with read-your-writes checks --------------------------------------------------
-
-interface Ack {
-  uuid: string
-  createdAt: string
-}
-
-interface MessagePage {
-  items: { uuid: string; createdAt: string }[]
-}
-
-interface GroupsPage {
-  items: { uuid: string; createdAt: string }[]
-}
-
-/** 95% reads (3/4 messages.list limit 100, 1/4 messageGroups.list), 5% writes, over `servers`. */
-export function mixedLoad(env: Pick<Env, 'users' | 'conversations'>, servers: string[]) {
-  const acked = new Map<string, Ack[]>()
-  const stats: Consistency = { writes: 0, messageReads: 0, groupReads: 0, staleMessageReads: 0, staleGroupReads: 0, failedWrites: 0 }
-  let seq = 0
-  const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!
-
-  const next = (): Op => {
-    const url = pick(servers)
-    const conv = pick(env.conversations)
-    const user = env.users[Math.random() < 0.5 ? conv.a : conv.b]!
-    const headers = { authorization: user.authorization }
-    const r = Math.random()
-    if (r < 0.05) {
-      const text = `mixed load ${++seq}`
-      return {
-        method: 'POST',
-        url,
-        path: '/trpc/messages.create',
-        headers,
-        body: JSON.stringify({ message: text, messageGroupUuid: conv.uuid }),
-        check(status, body) {
-          try {
-            const data = trpcData(status, body) as { message: Ack }
-            stats.writes++
-            const list = acked.get(conv.uuid) ?? []
-            list.push({ uuid: data.message.uuid, createdAt: data.message.createdAt })
-            acked.set(conv.uuid, list)
-            return true
-          } catch {
-            stats.failedWrites++
-            return false
-          }
-        },
-      }
-    }
-    if (r < 0.05 + 0.95 * 0.75) {
-      // What was acknowledged before this read starts.
-      const expected = (acked.get(conv.uuid) ?? []).slice()
-      return {
-        method: 'GET',
-        url,
-        path: messagesPath(conv.uuid, 100),
-        headers,
-        check(status, body) {
-          stats.messageReads++
-          const page = trpcData(status, body) as MessagePage
-          const have = new Set(page.items.map((m) => m.uuid))
-          const oldest = page.items[0]?.createdAt
-          // A full page may have pushed an acknowledged message to the next page: only then may it be absent.
-          const ok = expected.every((a) => have.has(a.uuid) || (page.items.length === 100 && oldest !== undefined && a.createdAt < oldest))
-          if (!ok) stats.staleMessageReads++
-          return ok
-        },
-      }
-    }
-    const latest = new Map<string, string>()
-    for (const g of user.groups) {
-      const list = acked.get(g)
-      if (list?.length) latest.set(g, list.reduce((m, a) => (a.createdAt > m ? a.createdAt : m), ''))
-    }
-    return {
-      method: 'GET',
-      url,
-      path: GROUPS_PATH,
-      headers,
-      check(status, body) {
-        stats.groupReads++
-        const [first] = JSON.parse(body) as { result?: { data: GroupsPage } }[]
-        const items = first?.result?.data.items ?? []
-        const shown = new Map(items.map((g) => [g.uuid, g.createdAt]))
-        const ok = [...latest].every(([g, at]) => (shown.get(g) ?? '') >= at)
-        if (!ok) stats.staleGroupReads++
-        return ok
-      },
-    }
-  }
-  return { next, stats }
-}
-
-export async function scenarioC(env: Env, servers: Child[], id: string, label: string): Promise<ScenarioResult> {
-  const { options } = env
-  const urls = servers.map((s) => s.url)
-  const { next, stats } = mixedLoad(env, urls)
-  env.log(`(c) ${label}: warm-up ${options.warmupSec}s`)
-  await closedLoop(env.driver, { durationSec: options.warmupSec, concurrency: options.connections, next, signal: env.signal })
-  const w0 = servers.map((s) => s.warnings())
-  const before = await Promise.all(urls.map((u) => scrapeCache(env.driver, u, env.metricsToken)))
-
-  env.log(`  throughput ${options.durationSec}s, ${options.connections} concurrent`)
-  const pids = servers.map((s) => s.pid)
-  const meter = new CpuMeter(pids, env.dynalite.pid)
-  meter.start()
-  const t = await closedLoop(env.driver, { durationSec: options.durationSec, concurrency: options.connections, next, signal: env.signal })
-  meter.stop()
-  const cpu = meter.summary(t.completed)
-  const rate = Math.max(1, Math.round(t.rps * options.latencyLoad))
-  env.log(`  fixed rate ${rate}/s for ${options.durationSec}s (open loop)`)
-  // Closed-loop workers kept every connection open: the open loop starts on them.
-  const f = await openLoop(env.driver, { rate, durationSec: options.durationSec, pacing: options.pacing, next, signal: env.signal })
-  const after = await Promise.all(urls.map((u) => scrapeCache(env.driver, u, env.metricsToken)))
-  const cache = before.map((b, i) => diff(b, after[i]!)).reduce(add)
-
-  const m: Measure = {
-    throughput: {
-      driver: 'closed-loop',
-      rps: t.rps,
-      completed: t.completed,
-      durationSec: t.durationSec,
-      errors: t.errors,
-      non2xx: t.non2xx,
-      saturatedLatency: { p50: t.latency.p50, p97_5: t.latency.p97_5, p99: t.latency.p99 },
-    },
-    fixedRate: fromOpenLoop(f),
-    cache,
-    cpu,
-    warnings: servers.reduce((a, s, i) => a + s.warnings() - w0[i]!, 0),
-    warningLines: servers.flatMap((s, i) => s.warningLines().slice(w0[i], w0[i]! + 5)),
-  }
-  const memoryByServer = Object.fromEntries(servers.map((s) => [s.name, memoryOf(s.pid)]))
-  return result(
-    id,
-    label,
-    `Mixed load over ${servers.map((s) => s.name).join(' and ')}${servers.length > 1 ? ' (sharing Redis, requests spread at random)' : ''}: ` +
-      '95% reads (3/4 messages.list limit 100, 1/4 messageGroups.list), 5% messages.create, checking read-your-writes (warm-up included)',
-    servers[0]!,
-    m,
-    {
-      consistency: { ...stats },
-      ...(servers.length > 1 ? { memoryByServer } : {}),
-      target: servers.map((s) => s.name).join(' + '),
-    },
-  )
-}

@@ -1,10 +1,13 @@
-// The bench's load generator (bench/load.ts) against real HTTP servers in other processes: the open
-// loop keeps its schedule through a server's stall and counts every request due during it from when it
-// was due (no coordinated omission), where a closed loop sees only the few in flight; the closed loop
-// keeps exactly its concurrency in flight; percentiles and slices add up.
+// The bench's load generator (bench/load.ts, over bench/http-driver.ts) against real HTTP servers in
+// other processes: the open loop keeps its schedule through a server's stall and counts every request
+// due during it from when it was due (no coordinated omission), where a closed loop sees only the few
+// in flight; the closed loop keeps exactly its concurrency in flight; slices add up.
 import { type ChildProcess, spawn } from 'node:child_process'
 import t, { type Test } from 'tap'
-import { closedLoop, closePacing, HttpDriver, type Op, openLoop, percentiles, RoundTally } from '../../bench/load.js'
+import { HttpDriver, type Op } from '../../bench/http-driver.js'
+import { closedLoop, openLoop } from '../../bench/load.js'
+import { closePacing } from '../../bench/pacing.js'
+import { RoundTally } from '../../bench/tally.js'
 
 /**
  * A node:http server in its own process answering `ok` after `delayMs`; its event loop blocked for
@@ -53,31 +56,28 @@ async function server(t: Test, options: { delayMs?: number; stallAt?: number; st
 
 t.teardown(closePacing)
 
-t.test("percentiles are nearest-rank over the samples", async (t) => {
-  const p = percentiles(Array.from({ length: 100 }, (_, i) => 100 - i)) // 1..100, unsorted
-  t.match(p, { p50: 50, p90: 90, p97_5: 98, p99: 99, p99_9: 100, max: 100, mean: 50.5 })
-  t.ok(Number.isNaN(percentiles([]).p99), 'no samples, no percentile')
-})
-
 t.test('the open loop keeps its schedule through a stall and counts each request from when it was due', async (t) => {
-  // 1,000/s for 1.5 s over 10 connections after 300 to warm up; the server stops for 300 ms at the
+  // 1,000/s for 2.5 s over 10 connections after 300 to warm up; the server stops for 300 ms at the
   // round's 600th request, due 0.6 s in: the requests due until 0.9 s wait for it.
   const { op } = await server(t, { stallAt: 300 + 600, stallMs: 300 })
   const driver = new HttpDriver(10)
   t.teardown(() => driver.close())
   await openLoop(driver, { rate: 1000, durationSec: 0.3, next: () => op }) // connections open, code warm
-  const r = await openLoop(driver, { rate: 1000, durationSec: 1.5, next: () => op })
-  t.equal(r.completed, 1500, 'every request of the schedule was sent and answered')
+  const r = await openLoop(driver, { rate: 1000, durationSec: 2.5, next: () => op })
+  t.equal(r.completed, 2500, 'every request of the schedule was sent and answered')
   t.equal(r.errors, 0)
   // About 300 requests fell due during the stall; each waited for what was left of it.
   const timeline = r.timeline!
+  const p99s = timeline.map((s) => s.p99.toFixed(0)).join(' ')
   t.ok(r.latency.max > 250, `the longest wait is the stall's (${r.latency.max.toFixed(0)} ms)`)
   t.ok(r.latency.p90 > 50, `the stall is in the tail: p90 ${r.latency.p90.toFixed(1)} ms`)
-  const stalled = timeline.filter((s) => s.p99 > 200)
-  t.equal(stalled.length, 1, `one half second holds the stall: ${timeline.map((s) => s.p99.toFixed(0)).join(' ')}`)
-  t.equal(stalled[0]?.at, 0.5, 'where it was')
-  t.ok(stalled[0]!.p50 > 50, 'most requests due then waited')
-  t.ok(timeline.filter((s) => s !== stalled[0]).every((s) => s.p50 < 50), 'the other half seconds are quick at p50')
+  const worst = timeline.reduce((a, b) => (b.p99 > a.p99 ? b : a))
+  t.equal(worst.at, 0.5, `the half second the stall fell in is the worst: ${p99s}`)
+  t.ok(worst.p99 > 200 && worst.p50 > 50, 'most requests due then waited')
+  // The backlog drains 10 requests at a time, how fast depends on the machine: before the stall, and
+  // a second after it, the requests are quick again.
+  t.ok(timeline[0]!.p99 < 200 && timeline[0]!.p50 < 50, `the half second before it is quick: ${p99s}`)
+  t.ok(timeline.slice(-2).every((s) => s.p50 < 50), `the last second is quick at p50: ${timeline.map((s) => s.p50.toFixed(0)).join(' ')}`)
 
   // The same server and stall under a closed loop: only the requests in flight see it.
   const closedServer = await server(t, { stallAt: 500, stallMs: 300 })
