@@ -26,7 +26,7 @@ import { quietNodeVersionWarning } from '../server/lib/process.js'
 import { freePort } from '../test/helpers/ports.js'
 import { CLIENT_ID, createConversations, createDatabase, createMessageTable, createSigning, createUsers, POOL_ID } from './fixtures.js'
 import { HttpDriver, type Op } from './http-driver.js'
-import { closedLoop, openLoop } from './load.js'
+import { closedLoop, openLoop, SLICE_WARMUP_SEC } from './load.js'
 import { pacingLine, pacingOf } from './pacing.js'
 import { RoundTally } from './tally.js'
 import { wrkRound } from './wrk.js'
@@ -61,7 +61,6 @@ const pacing = pacingOf(values.pacing)
 
 type Scenario = 'groups' | 'plain' | 'messages'
 const SCENARIOS: readonly Scenario[] = ['groups', 'plain', 'messages']
-const SLICE_WARMUP_SEC = 0.5
 
 interface Variant {
   name: string

@@ -10,6 +10,15 @@ import type { HttpDriver, Op } from './http-driver.js'
 import { DEFAULT_PACING, type Pacing, preciseTicks } from './pacing.js'
 import { type RoundResult, RoundTally } from './tally.js'
 
+/**
+ * Unmeasured seconds at a fixed-rate slice's rate before it, which also take the load generator's
+ * collection (`openLoop`'s `collect`): measured right after it, the nginx floor's first half second of
+ * each slice had a p99 of mostly 9–20 ms against 2–4 in its second (eighth round of docs/benchmark.md).
+ * The servers, idle through the others' turns, start measured slices warm too. `npm run bench` and
+ * `bench:ab` alike.
+ */
+export const SLICE_WARMUP_SEC = 0.5
+
 export interface RoundOptions {
   durationSec: number
   /** Record into this (shared by the slices of one scenario); a fresh one by default. */

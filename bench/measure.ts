@@ -106,7 +106,7 @@ export function fromOpenLoop(r: RoundResult): FixedRate {
   }
 }
 
-export function result(id: string, label: string, description: string, target: Child, m: Measure, extra: Partial<ScenarioResult> = {}): ScenarioResult {
+export function scenarioResult(id: string, label: string, description: string, target: Child, m: Measure, extra: Partial<ScenarioResult> = {}): ScenarioResult {
   return {
     id,
     label,

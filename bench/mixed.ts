@@ -3,7 +3,7 @@
 import { trpcData } from './fixtures.js'
 import type { Op } from './http-driver.js'
 import { closedLoop, openLoop } from './load.js'
-import { cacheDelta, cacheSum, CpuMeter, fromOpenLoop, type Measure, result, scrapeCache } from './measure.js'
+import { cacheDelta, cacheSum, CpuMeter, fromOpenLoop, type Measure, scenarioResult, scrapeCache } from './measure.js'
 import { GROUPS_PATH, messagesPath } from './requests.js'
 import type { Consistency, ScenarioResult } from './scenario-result.js'
 import type { Env } from './scenarios.js'
@@ -142,7 +142,7 @@ export async function scenarioC(env: Env, servers: Child[], id: string, label: s
     warningLines: servers.flatMap((s, i) => s.warningLines().slice(w0[i], w0[i]! + 5)),
   }
   const memoryByServer = Object.fromEntries(servers.map((s) => [s.name, memoryOf(s.pid)]))
-  return result(
+  return scenarioResult(
     id,
     label,
     `Mixed load over ${servers.map((s) => s.name).join(' and ')}${servers.length > 1 ? ' (sharing Redis, requests spread at random)' : ''}: ` +

@@ -6,8 +6,8 @@
 import autocannon from 'autocannon'
 import type { BenchUser, Conversation } from './fixtures.js'
 import type { HttpDriver, Op } from './http-driver.js'
-import { openLoop } from './load.js'
-import { cacheDelta, cacheSum, CpuMeter, fromOpenLoop, result, scrapeCache } from './measure.js'
+import { openLoop, SLICE_WARMUP_SEC } from './load.js'
+import { cacheDelta, cacheSum, CpuMeter, fromOpenLoop, scenarioResult, scrapeCache } from './measure.js'
 import type { Pacing } from './pacing.js'
 import { median } from './report.js'
 import { groupsPlainRequests, groupsRequests, messagesRequests, type Req } from './requests.js'
@@ -204,13 +204,6 @@ async function specFor(env: Env, id: GetScenario): Promise<GetSpec> {
   }
 }
 
-/**
- * Unmeasured seconds at a fixed-rate slice's rate before it, which also take the load generator's
- * collection (`openLoop`'s `collect`): measured right after it, the nginx floor's first half second of
- * each slice had a p99 of mostly 9–20 ms against 2–4 in its second (eighth round of docs/benchmark.md).
- * The servers, idle through the others' turns, start measured slices warm too.
- */
-const SLICE_WARMUP_SEC = 0.5
 
 /** What one scenario's slices add up to. */
 class Slices {
@@ -403,7 +396,7 @@ export async function runGetScenarios(env: Env, ids: GetScenario[]): Promise<{ s
         p99: median(s.tp.saturated.map((x) => x.p99)),
       },
     }
-    return result(s.spec.id, s.spec.label, s.spec.description, s.spec.target, {
+    return scenarioResult(s.spec.id, s.spec.label, s.spec.description, s.spec.target, {
       throughput,
       fixedRate: s.fixedRate!,
       cache: s.cache,
